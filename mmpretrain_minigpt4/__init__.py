@@ -1,0 +1,19 @@
+"""MiniGPT-4 for mmpretrain / MMEngine.
+
+Importing this package makes mmpretrain 1.2 work on today's stack (see
+:mod:`mmpretrain_minigpt4.compat`), imports ``mmpretrain.models`` so that its
+registry is complete, then registers this plugin's modules into mmpretrain's
+registries; its ``MiniGPT4`` replaces mmpretrain's class of the same name.
+"""
+from .compat import apply_compat_fixes
+
+apply_compat_fixes()
+
+# mmpretrain registers its own MiniGPT4 when ``mmpretrain.models`` is imported
+# (lazily, on a registry's first use). Import it first so ours, registered
+# with force=True below, is the one that stays, whatever the import order.
+import mmpretrain.models  # noqa: E402,F401
+
+from . import models  # noqa: E402,F401
+
+__version__ = '0.1.0'

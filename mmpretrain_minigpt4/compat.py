@@ -1,0 +1,185 @@
+"""Small, named fixes that make mmpretrain 1.2 / mmengine 0.10.7 work on today's stack.
+
+Each fix is idempotent, does nothing where the stack is already fine, and is
+applied once by :func:`apply_compat_fixes` when ``mmpretrain_minigpt4`` is
+imported (before anything imports ``mmpretrain.models``).
+
+==================================  ==================================================
+fix                                 breakage it removes
+==================================  ==================================================
+``define_torchvision_op_schemas``   PyPI's torchvision is a CUDA build; on a CPU-only
+                                    torch its ops cannot load and ``import torchvision``
+                                    (so ``import mmpretrain``/``timm``) raises
+                                    ``RuntimeError: operator torchvision::nms does not
+                                    exist``.
+``alias_transformers_helpers``      transformers >= 4.56 moved/removed helpers that
+                                    ``mmpretrain.models`` imports from
+                                    ``transformers.modeling_utils``:
+                                    ``TypeError: NoneType takes no arguments``.
+``load_checkpoints_with_pickle``    torch >= 2.6 defaults ``torch.load`` to
+                                    ``weights_only=True``; mmengine's Runner checkpoints
+                                    (message hub, numpy) then fail with
+                                    ``UnpicklingError: Weights only load failed``.
+``replace_pkg_resources``           setuptools >= 82 removed ``pkg_resources``, which
+                                    mmengine needs for ``mmpretrain::`` config bases:
+                                    ``ModuleNotFoundError: No module named
+                                    'pkg_resources'``.
+==================================  ==================================================
+"""
+import importlib.metadata
+import importlib.util
+import os.path as osp
+import re
+
+import torch
+
+
+def define_torchvision_op_schemas() -> bool:
+    """Declare torchvision's ``nms``/``qnms`` schemas when its ops cannot load.
+
+    torchvision registers fake kernels for these two ops at import time without
+    checking that its compiled library loaded. A CUDA torchvision wheel next to a
+    CPU-only torch (the only torchvision PyPI has) cannot load that library.
+    Declaring the schemas lets the pure-Python parts (transforms) import; the
+    compiled ops stay unavailable, exactly as torchvision reports.
+
+    Returns:
+        bool: Whether the schemas were declared.
+    """
+    spec = importlib.util.find_spec('torchvision')
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    version_file = osp.join(spec.submodule_search_locations[0], 'version.py')
+    if not osp.isfile(version_file):
+        return False
+    with open(version_file, encoding='utf-8') as f:
+        match = re.search(r"^__version__\s*=\s*'([^']+)'", f.read(), re.MULTILINE)
+    built_for_cuda = match is not None and '+cu' in match.group(1)
+    if not built_for_cuda or torch.version.cuda is not None:
+        return False
+    if hasattr(torch.ops.torchvision, 'nms'):
+        return False
+    library = torch.library.Library('torchvision', 'DEF')
+    for op in ('nms', 'qnms'):
+        library.define(f'{op}(Tensor dets, Tensor scores, float iou_threshold) -> Tensor')
+    # Keep the library object alive: dropping it would unregister the schemas.
+    define_torchvision_op_schemas.library = library
+    return True
+
+
+def _find_pruneable_heads_and_indices(heads, n_heads, head_size, already_pruned_heads):
+    """transformers' helper (removed in 5.x): heads to prune and kept indices."""
+    mask = torch.ones(n_heads, head_size)
+    heads = set(heads) - already_pruned_heads
+    for head in heads:
+        head = head - sum(1 if h < head else 0 for h in already_pruned_heads)
+        mask[head] = 0
+    mask = mask.view(-1).contiguous().eq(1)
+    index = torch.arange(len(mask))[mask].long()
+    return heads, index
+
+
+def alias_transformers_helpers() -> list:
+    """Put back the names ``mmpretrain.models`` imports from ``transformers.modeling_utils``.
+
+    Returns:
+        list[str]: The names that were missing and are now aliased.
+    """
+    import transformers
+    import transformers.modeling_utils as modeling_utils
+    import transformers.pytorch_utils as pytorch_utils
+
+    sources = {
+        'apply_chunking_to_forward': getattr(pytorch_utils, 'apply_chunking_to_forward', None),
+        'prune_linear_layer': getattr(pytorch_utils, 'prune_linear_layer', None),
+        'find_pruneable_heads_and_indices': getattr(
+            pytorch_utils, 'find_pruneable_heads_and_indices', _find_pruneable_heads_and_indices),
+        'GenerationConfig': transformers.GenerationConfig,
+        'GenerationMixin': transformers.GenerationMixin,
+        'PretrainedConfig': transformers.PretrainedConfig,
+    }
+    aliased = []
+    for name, value in sources.items():
+        if not hasattr(modeling_utils, name) and value is not None:
+            setattr(modeling_utils, name, value)
+            aliased.append(name)
+    return aliased
+
+
+def load_checkpoints_with_pickle() -> None:
+    """Load local MMEngine checkpoints with ``weights_only=False``.
+
+    Runner checkpoints hold the message hub's ``HistoryBuffer`` and numpy arrays,
+    which torch >= 2.6's safe unpickler rejects. Local files are the user's own
+    (written by the Runner or by our converter), as with torch < 2.6.
+    """
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    def load_from_local(filename, map_location):
+        filename = osp.expanduser(filename)
+        if not osp.isfile(filename):
+            raise FileNotFoundError(f'{filename} can not be found.')
+        return torch.load(filename, map_location=map_location, weights_only=False)
+
+    CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True)
+
+
+def _distribution_module_path(package: str):
+    """Install path of ``package`` from importlib metadata, or None."""
+    try:
+        dist = importlib.metadata.distribution(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    location = str(dist.locate_file(''))
+    possible = osp.join(location, package)
+    if osp.exists(possible):
+        return possible
+    top_level = dist.read_text('top_level.txt')
+    module = top_level.split('\n')[0] if top_level else package.replace('-', '_')
+    return osp.join(location, module)
+
+
+def _spec_path(package: str):
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        return None
+    return osp.dirname(spec.origin)
+
+
+def is_installed(package: str) -> bool:
+    """mmengine's ``is_installed`` on importlib.metadata instead of pkg_resources."""
+    return _distribution_module_path(package) is not None or _spec_path(package) is not None
+
+
+def get_installed_path(package: str) -> str:
+    """mmengine's ``get_installed_path`` on importlib.metadata instead of pkg_resources."""
+    path = _distribution_module_path(package) or _spec_path(package)
+    if path is None:
+        raise importlib.metadata.PackageNotFoundError(package)
+    return path
+
+
+def replace_pkg_resources() -> bool:
+    """Point mmengine's package lookups at importlib.metadata when pkg_resources is gone.
+
+    Returns:
+        bool: Whether mmengine's functions were replaced.
+    """
+    if importlib.util.find_spec('pkg_resources') is not None:
+        return False
+    import mmengine.config.config as config_module
+    import mmengine.hub.hub as hub_module
+    import mmengine.utils as utils_module
+    import mmengine.utils.package_utils as package_utils
+    for module in (package_utils, utils_module, config_module, hub_module):
+        module.is_installed = is_installed
+        module.get_installed_path = get_installed_path
+    return True
+
+
+def apply_compat_fixes() -> None:
+    """Apply every fix in this module (safe to call more than once)."""
+    define_torchvision_op_schemas()
+    alias_transformers_helpers()
+    load_checkpoints_with_pickle()
+    replace_pkg_resources()

@@ -1,0 +1,128 @@
+"""Conversation templates and prompt assembly of the official MiniGPT-4 (pure text, no torch).
+
+Datasets, the model and the chat API all build their prompts here, so a template
+is changed in one place. Strings are the official ones (Vision-CAIR/MiniGPT-4,
+``minigpt4/conversation/conversation.py`` and the train configs).
+"""
+from dataclasses import dataclass
+from typing import Optional, Sequence, Tuple
+
+IMAGE_PLACEHOLDER = '<ImageHere>'
+IMAGE_PROMPT = '<Img><ImageHere></Img>'
+
+CHAT_SYSTEM_PROMPT = ('Give the following image: <Img>ImageContent</Img>. '
+                      'You will be able to see the image once I provide it to you. '
+                      'Please answer my questions.')
+
+# ``prompts/alignment.txt``: the stage-2 instructions, one drawn per sample.
+ALIGNMENT_INSTRUCTIONS = (
+    'Describe this image in detail.',
+    'Take a look at this image and describe what you notice.',
+    'Please provide a detailed description of the picture.',
+    'Could you describe the contents of this image for me?',
+)
+
+
+@dataclass(frozen=True)
+class ConversationTemplate:
+    """How one LLM family is prompted.
+
+    Args:
+        name (str): Registry key in :data:`TEMPLATES`.
+        instruction_template (str | None): Single-turn prompt with one ``{}``
+            for the user message (image prompt + instruction); used in training
+            and in ``predict``. None for stage-1 pretraining (no prompt).
+        end_sym (str): Appended to every training answer; generation stops there.
+        system (str): Chat system prompt.
+        roles (tuple[str, str]): Chat role prefixes (user, assistant).
+        sep (str): Chat separator after the system prompt and every message.
+    """
+    name: str
+    instruction_template: Optional[str]
+    end_sym: str
+    system: str = ''
+    roles: Tuple[str, str] = ('', '')
+    sep: str = ''
+
+
+TEMPLATES = {
+    t.name: t
+    for t in (
+        # Stage 1: image tokens then the caption, no instruction.
+        ConversationTemplate('pretrain', None, '\n'),
+        ConversationTemplate('vicuna_v0', '###Human: {} ###Assistant: ', '###',
+                             CHAT_SYSTEM_PROMPT, ('Human: ', 'Assistant: '), '###'),
+        ConversationTemplate('llama2', '[INST] {} [/INST] ', '</s>', CHAT_SYSTEM_PROMPT,
+                             ('<s>[INST] ', ' [/INST] '), ''),
+        ConversationTemplate('minigptv2', '[INST] {} [/INST]', '</s>', '',
+                             ('<s>[INST] ', ' [/INST]'), ''),
+    )
+}
+
+
+def get_template(name: str) -> ConversationTemplate:
+    """Look up a template by name, with an error listing the known ones."""
+    if name not in TEMPLATES:
+        raise KeyError(f'Unknown conversation template {name!r}; '
+                       f'choose one of {sorted(TEMPLATES)}.')
+    return TEMPLATES[name]
+
+
+def build_instruction_prompt(template: ConversationTemplate, instruction: str) -> str:
+    """Single-turn prompt: the image followed by ``instruction`` in the template.
+
+    >>> build_instruction_prompt(get_template('vicuna_v0'), 'Describe it.')
+    '###Human: <Img><ImageHere></Img> Describe it. ###Assistant: '
+    """
+    if template.instruction_template is None:
+        return ''
+    return template.instruction_template.format(f'{IMAGE_PROMPT} {instruction}')
+
+
+def split_prompt_at_image(prompt: str) -> Tuple[str, str]:
+    """Split a prompt into the text before and after its one ``<ImageHere>``.
+
+    An empty prompt (stage 1) gives ``('', '')``: the image comes first.
+
+    Raises:
+        ValueError: If a non-empty prompt has no or several placeholders.
+    """
+    if not prompt:
+        return '', ''
+    count = prompt.count(IMAGE_PLACEHOLDER)
+    if count != 1:
+        raise ValueError(f'A MiniGPT-4 prompt needs exactly one {IMAGE_PLACEHOLDER!r} '
+                         f'(found {count}) in prompt {prompt!r}.')
+    before, after = prompt.split(IMAGE_PLACEHOLDER)
+    return before, after
+
+
+def build_chat_prompt(template: ConversationTemplate,
+                      messages: Sequence[Tuple[int, Optional[str]]]) -> str:
+    """Multi-turn chat prompt, the official ``Conversation.get_prompt``.
+
+    Args:
+        template (ConversationTemplate): The chat template.
+        messages (Sequence[tuple[int, str | None]]): ``(role_index, text)``
+            with role 0 the user and 1 the assistant; a final ``None`` text
+            leaves the assistant role open for generation.
+    """
+    prompt = template.system + template.sep
+    for role, text in messages:
+        if text is None:
+            prompt += template.roles[role]
+        else:
+            prompt += template.roles[role] + text + template.sep
+    return prompt
+
+
+def strip_generated_text(text: str, template: ConversationTemplate) -> str:
+    """Cut a generated answer at the template's stop strings, as the official chat does."""
+    for stop in (template.end_sym, template.sep):
+        if stop and stop.strip():
+            text = text.split(stop)[0]
+    # The model may echo the assistant role ('Assistant:', '[/INST]') first.
+    marker = template.roles[1].strip()
+    if marker:
+        text = text.split(marker)[-1]
+    return text.strip()

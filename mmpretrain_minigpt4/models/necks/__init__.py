@@ -1,0 +1,3 @@
+from .qformer_neck import QFormerNeck
+
+__all__ = ['QFormerNeck']
