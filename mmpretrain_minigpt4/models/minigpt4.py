@@ -175,7 +175,7 @@ class MiniGPT4(BaseModel):
         """Training labels of the target ids: pad ids are ignored (-100), as officially."""
         return [IGNORE_INDEX if i == self.tokenizer.pad_id else i for i in target_ids]
 
-    def _embed_sequences(self, segments: Sequence[Tuple[List[int], List[int]]],
+    def embed_sequences(self, segments: Sequence[Tuple[List[int], List[int]]],
                          image_tokens: torch.Tensor, left_pad: bool):
         """Embed ``[before, image, after]`` per sample and pad them to one length.
 
@@ -214,13 +214,20 @@ class MiniGPT4(BaseModel):
         return embeds, attention_mask, torch.tensor(starts, device=device)
 
     # ------------------------------------------------------------------ loss
-    def loss(self, images: torch.Tensor, data_samples: List[DataSample]) -> dict:
-        """Token-mean cross-entropy of ``answer + end_sym`` given image and prompt.
+    def build_training_inputs(self, image_tokens: torch.Tensor, data_samples: List[DataSample]):
+        """Right-padded LLM inputs and labels for a training batch.
 
-        Sequence per sample: ``[BOS] prompt-before [image] prompt-after answer``;
-        only answer positions are targets.
+        Per sample: ``[BOS] prompt-before [image] prompt-after answer end_sym``;
+        labels are -100 everywhere but on the answer tokens.
+
+        Args:
+            image_tokens (B, T, D): From :meth:`extract_image_tokens`.
+            data_samples (list[DataSample]): With ``answer`` and optional ``prompt``.
+
+        Returns:
+            tuple: ``inputs_embeds (B, L, D)``, ``attention_mask (B, L)``,
+            ``labels (B, L)``.
         """
-        image_tokens = self.extract_image_tokens(images)
         segments, targets = [], []
         for sample in data_samples:
             if 'answer' not in sample:
@@ -230,16 +237,20 @@ class MiniGPT4(BaseModel):
             target = self.target_token_ids(sample.answer)
             segments.append((before, after + target))
             targets.append(self.target_labels(target))
-        embeds, attention_mask, _ = self._embed_sequences(segments, image_tokens, left_pad=False)
-
+        embeds, attention_mask, _ = self.embed_sequences(segments, image_tokens, left_pad=False)
         labels = torch.full(attention_mask.shape, IGNORE_INDEX, dtype=torch.long,
                             device=embeds.device)
         for row, (target, length) in enumerate(zip(targets, attention_mask.sum(1).tolist())):
             labels[row, length - len(target):length] = torch.tensor(target, dtype=torch.long)
+        return embeds, attention_mask, labels
 
+    def loss(self, images: torch.Tensor, data_samples: List[DataSample]) -> dict:
+        """Token-mean cross-entropy of ``answer + end_sym`` given the image and prompt."""
+        embeds, attention_mask, labels = self.build_training_inputs(
+            self.extract_image_tokens(images), data_samples)
         hidden = self.llm.get_decoder()(
             inputs_embeds=embeds, attention_mask=attention_mask).last_hidden_state
-        # Logits only where a next token is a target: same loss, far less work.
+        # Logits only where the next token is a target: the same loss, far less work.
         next_labels = labels[:, 1:]
         is_target = next_labels != IGNORE_INDEX
         logits = self.llm.get_output_embeddings()(hidden[:, :-1][is_target]).float()
@@ -271,7 +282,7 @@ class MiniGPT4(BaseModel):
             list[str]: The answers, cut at the template's stop strings.
         """
         segments = [self.prompt_token_ids(prompt) for prompt in prompts]
-        embeds, attention_mask, _ = self._embed_sequences(segments, image_tokens, left_pad=True)
+        embeds, attention_mask, _ = self.embed_sequences(segments, image_tokens, left_pad=True)
         tokenizer = self.tokenizer
         config = GenerationConfig(
             **{**self.generation_cfg, **generation_overrides},
