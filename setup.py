@@ -24,7 +24,8 @@ setup(
     extras_require={
         'tests': [
             'pytest',
-            # Real Llama-2 tokenizer (tokenizer.json) and real photos for tests.
+            # The real Llama-2 tokenizer.json (tests and tiny configs) and real photos.
+            'wordllama',
             'scikit-image',
         ],
     },

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Create ./.venv (if missing) and install this plugin with its test dependencies.
+# Usage: source tools/setup_env.sh   (leaves the venv activated)
+set -e
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+. .venv/bin/activate
+python -m pip install -q --upgrade pip
+# Any torch >= 2.1 works. The cap makes pip take a torch 2.13 wheel already on the
+# machine (our CI machines ship a CPU build) instead of downloading a newer CUDA one.
+python -m pip install -q "torch>=2.1,<2.14"
+python -m pip install -q -e ".[tests]"
