@@ -10,5 +10,4 @@ fi
 python -m pip install -q --upgrade pip
 # Any torch >= 2.1 works. The cap makes pip take a torch 2.13 wheel already on the
 # machine (our CI machines ship a CPU build) instead of downloading a newer CUDA one.
-python -m pip install -q "torch>=2.1,<2.14"
-python -m pip install -q -e ".[tests]"
+python -m pip install -q "torch>=2.1,<2.14" -e ".[tests]"
