@@ -11,6 +11,7 @@ from transformers import GenerationConfig, StoppingCriteriaList
 
 from ..conversation import (build_instruction_prompt, get_template, split_prompt_at_image,
                             strip_generated_text)
+from .frozen_feature_cache import FrozenFeatureCache
 from .language_models.stop_on_text import StopOnText
 from .layers import FP32LayerNorm
 
@@ -59,6 +60,14 @@ class MiniGPT4(BaseModel):
             trainable parameters are saved (never a 7B LLM per checkpoint), and
             loading a checkpoint does not report frozen weights as missing.
             Defaults to False.
+        cache_frozen_features (bool): In training, keep each image's frozen
+            features (ViT -> Q-Former output) by its ``img_path`` /
+            ``image_id`` and skip the frozen encoder for images seen before.
+            Only for pipelines without random augmentation (checked: changed
+            pixels raise). Defaults to False.
+        llm_gradient_checkpointing (bool): Recompute the LLM's layer
+            activations in the backward pass instead of keeping them: less
+            memory, about one more LLM forward per step. Defaults to False.
         data_preprocessor (dict, optional): Defaults to
             ``MultiModalDataPreprocessor`` with CLIP mean/std, BGR -> RGB.
         init_cfg (dict, optional): MMEngine init config.
@@ -76,6 +85,8 @@ class MiniGPT4(BaseModel):
                  vqa_instruction: str = '{}',
                  generation_cfg: Optional[dict] = None,
                  save_frozen_weights: bool = False,
+                 cache_frozen_features: bool = False,
+                 llm_gradient_checkpointing: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
@@ -113,6 +124,16 @@ class MiniGPT4(BaseModel):
         if not save_frozen_weights:
             self._register_state_dict_hook(_drop_frozen_parameters)
             self.register_load_state_dict_post_hook(_ignore_missing_frozen_parameters)
+        self.feature_cache = FrozenFeatureCache() if cache_frozen_features else None
+        if self.feature_cache is not None:
+            # Loading may change the frozen weights the cached features came from.
+            self.register_load_state_dict_post_hook(_clear_feature_cache)
+        self.llm_gradient_checkpointing = llm_gradient_checkpointing
+        if llm_gradient_checkpointing:
+            enable = getattr(self.llm, 'activation_checkpointing_enable', None)
+            if enable is None:  # transformers < 5
+                enable = self.llm.gradient_checkpointing_enable
+            enable({'use_reentrant': False})
 
     def frozen_parameter_names(self, prefix: str = '') -> set:
         """Names of the parameters that do not train."""
@@ -123,6 +144,12 @@ class MiniGPT4(BaseModel):
         super().train(mode)
         for module in self.frozen_modules:
             module.eval()
+        if self.llm_gradient_checkpointing:
+            # transformers checkpoints a layer only when its own `training` flag is
+            # set; the flag is set on the layer alone so no dropout below it turns on.
+            for layer in self.llm.modules():
+                if getattr(layer, 'gradient_checkpointing', False):
+                    layer.training = mode
         return self
 
     def forward(self, images: torch.Tensor, data_samples: Optional[List[DataSample]] = None,
@@ -146,17 +173,29 @@ class MiniGPT4(BaseModel):
                 f'{tuple(images.shape)}. Resize images to the ViT size in the data pipeline '
                 "and batch them with collate_fn=dict(type='default_collate').")
 
-    def extract_image_tokens(self, images: torch.Tensor) -> torch.Tensor:
+    @torch.no_grad()
+    def encode_frozen(self, images: torch.Tensor) -> torch.Tensor:
+        """images (B, 3, H, W) -> frozen features: Q-Former output (B, 32, 768), or the
+        ln_vision tokens (B, 1 + N, C) without a neck."""
+        encoder_dtype = self.vision_encoder.patch_embed.proj.weight.dtype
+        features = self.ln_vision(self.vision_encoder(images.to(encoder_dtype)))
+        if self.neck is not None:
+            features = self.neck(features)
+        return features
+
+    def extract_image_tokens(self, images: torch.Tensor,
+                             data_samples: Optional[List[DataSample]] = None) -> torch.Tensor:
         """images (B, 3, H, W) -> image_tokens (B, T, llm_hidden) in the LLM's dtype.
 
-        T is 32 with the Q-Former, 64 for the token-merge head at 224 px.
+        T is 32 with the Q-Former, 64 for the token-merge head at 224 px. With
+        ``cache_frozen_features`` and ``data_samples``, cached images skip the
+        frozen encoder.
         """
         self._check_images(images)
-        encoder_dtype = self.vision_encoder.patch_embed.proj.weight.dtype
-        with torch.no_grad():
-            features = self.ln_vision(self.vision_encoder(images.to(encoder_dtype)))
-            if self.neck is not None:
-                features = self.neck(features)
+        if self.feature_cache is not None and data_samples is not None:
+            features = self.feature_cache.features(images, data_samples, self.encode_frozen)
+        else:
+            features = self.encode_frozen(images)
         head_dtype = next(self.head.parameters()).dtype
         tokens = self.head(features.to(head_dtype))
         return tokens.to(self.llm.get_input_embeddings().weight.dtype)
@@ -247,9 +286,10 @@ class MiniGPT4(BaseModel):
     def loss(self, images: torch.Tensor, data_samples: List[DataSample]) -> dict:
         """Token-mean cross-entropy of ``answer + end_sym`` given the image and prompt."""
         embeds, attention_mask, labels = self.build_training_inputs(
-            self.extract_image_tokens(images), data_samples)
+            self.extract_image_tokens(images, data_samples), data_samples)
+        # No KV cache: training never reuses it.
         hidden = self.llm.get_decoder()(
-            inputs_embeds=embeds, attention_mask=attention_mask).last_hidden_state
+            inputs_embeds=embeds, attention_mask=attention_mask, use_cache=False).last_hidden_state
         # Logits only where the next token is a target: the same loss, far less work.
         next_labels = labels[:, 1:]
         is_target = next_labels != IGNORE_INDEX
@@ -324,3 +364,8 @@ def _ignore_missing_frozen_parameters(model: MiniGPT4, incompatible_keys) -> Non
     frozen = model.frozen_parameter_names()
     missing = [key for key in incompatible_keys.missing_keys if key not in frozen]
     incompatible_keys.missing_keys[:] = missing
+
+
+def _clear_feature_cache(model: MiniGPT4, incompatible_keys) -> None:
+    """Load hook: cached frozen features may come from the old frozen weights."""
+    model.feature_cache.clear()
