@@ -17,3 +17,4 @@ import mmpretrain.models  # noqa: E402,F401
 from . import models  # noqa: E402,F401
 
 __version__ = '0.1.0'
+from . import apis  # noqa: E402,F401  (registers the model names in mmpretrain's ModelHub)

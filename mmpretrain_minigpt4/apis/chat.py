@@ -1,0 +1,195 @@
+"""Multi-turn chat about one image, as the official MiniGPT-4 demo.
+
+The prompt is the official ``Conversation.get_prompt`` of the model's template
+(:func:`~mmpretrain_minigpt4.conversation.build_chat_prompt`); the first
+question joins the image message (``'<Img><ImageHere></Img> question'``);
+generation stops at the template's separator / end symbol. Unlike the official
+demo, a long conversation is shortened by dropping whole old rounds, never the
+system prompt or the image turn, and answers can be streamed.
+"""
+from queue import Queue
+from threading import Thread
+from typing import Iterator, List, Optional, Union
+
+import torch
+from transformers import GenerationConfig, StoppingCriteriaList
+from transformers.generation.streamers import BaseStreamer
+
+from ..conversation import IMAGE_PROMPT, build_chat_prompt, strip_generated_text
+from ..models.language_models import StopOnText
+from .inferencers import ImageInput, MiniGPT4CaptionInferencer
+
+# The official demo's ``Chat.answer`` settings (sampling).
+CHAT_GENERATION_CFG = dict(
+    max_new_tokens=300, num_beams=1, min_length=1, top_p=0.9, repetition_penalty=1.05,
+    length_penalty=1.0, temperature=1.0, do_sample=True)
+
+USER, ASSISTANT = 0, 1
+
+
+class _TokenQueue(BaseStreamer):
+    """Hands generated token ids from the generating thread to the reader."""
+
+    _END = object()
+
+    def __init__(self):
+        self._queue = Queue()
+
+    def put(self, value: torch.Tensor) -> None:
+        self._queue.put(value.reshape(-1).tolist())
+
+    def end(self) -> None:
+        self._queue.put(self._END)
+
+    def run(self, generate, kwargs: dict) -> None:
+        """Thread target: ``generate(**kwargs)``; an exception is re-raised to the reader."""
+        try:
+            generate(**kwargs)
+        except Exception as error:  # noqa: BLE001  (re-raised in __iter__)
+            self._queue.put(error)
+
+    def __iter__(self) -> Iterator[List[int]]:
+        while True:
+            item = self._queue.get()
+            if item is self._END:
+                return
+            if isinstance(item, Exception):
+                raise item
+            yield item
+
+
+class Chat:
+    """Chat with MiniGPT-4 about an image.
+
+    >>> chat = Chat('minigpt-4_vicuna-7b_caption')
+    >>> chat.upload_image('cat.jpg')
+    >>> chat.ask('What is in the picture?')
+    >>> chat.answer()
+    'A cat sleeping on a sofa.'
+    >>> chat.ask('What colour is it?')
+    >>> for partial in chat.stream_answer(): print(partial)
+
+    Args:
+        model (str | BaseModel | MiniGPT4CaptionInferencer): A model name, a
+            config path, a built model, or an inferencer to reuse.
+        pretrained (bool | str): As :class:`MiniGPT4CaptionInferencer`.
+            Defaults to True (the model index checkpoint).
+        max_length (int): Prompt tokens (image included) plus
+            ``max_new_tokens`` never exceed this. Defaults to 2000 (official).
+        generation_cfg (dict, optional): Overrides of
+            :data:`CHAT_GENERATION_CFG` (the official demo's sampling), e.g.
+            ``dict(do_sample=False)`` for greedy answers.
+        **kwargs: ``device`` and model config overrides, for the inferencer.
+    """
+
+    def __init__(self, model, pretrained: Union[bool, str] = True, max_length: int = 2000,
+                 generation_cfg: Optional[dict] = None, **kwargs):
+        if isinstance(model, MiniGPT4CaptionInferencer):
+            self.inferencer = model
+        else:
+            self.inferencer = MiniGPT4CaptionInferencer(model, pretrained, **kwargs)
+        self.model = self.inferencer.model
+        self.template = self.model.template
+        if not self.template.roles[USER]:
+            raise ValueError(f'Template {self.template.name!r} has no chat roles; chat needs '
+                             "a chat template such as 'vicuna_v0' or 'llama2'.")
+        self.max_length = max_length
+        self.generation_cfg = {**CHAT_GENERATION_CFG, **(generation_cfg or {})}
+        self.image_tokens: Optional[torch.Tensor] = None
+        self.messages: List[list] = []
+
+    # ------------------------------------------------------------------ conversation
+    def upload_image(self, image: ImageInput) -> None:
+        """Start a new conversation about ``image`` (path, PIL RGB or BGR array)."""
+        batch = next(self.inferencer.preprocess([image]))
+        with torch.no_grad():
+            images = self.model.data_preprocessor(batch, False)['images']
+            self.image_tokens = self.model.extract_image_tokens(images)
+        self.messages = [[USER, IMAGE_PROMPT]]
+
+    def ask(self, question: str) -> None:
+        """Add a user message; the first one joins the image message."""
+        if self.image_tokens is None:
+            raise RuntimeError('Call upload_image() before ask().')
+        last_role, last_text = self.messages[-1]
+        if last_role == USER and last_text.endswith('</Img>'):
+            self.messages[-1][1] = f'{last_text} {question}'
+        else:
+            self.messages.append([USER, question])
+
+    def reset(self) -> None:
+        """Forget the image and the conversation."""
+        self.image_tokens = None
+        self.messages = []
+
+    # ------------------------------------------------------------------ prompt
+    def prompt_length(self, prompt: str) -> int:
+        """Tokens of ``prompt`` with the image tokens in place of ``<ImageHere>``."""
+        before, after = self.model.prompt_token_ids(prompt)
+        return len(before) + self.image_tokens.shape[1] + len(after)
+
+    def build_prompt(self) -> str:
+        """The prompt of the next answer, shortened to fit ``max_length``.
+
+        Whole question/answer rounds after the image turn are dropped, oldest
+        first; the system prompt, the image turn and the latest question stay.
+
+        Raises:
+            ValueError: If even those do not fit.
+        """
+        if not self.messages or self.messages[-1][0] != USER:
+            raise RuntimeError('Call ask() before answering.')
+        budget = self.max_length - self.generation_cfg['max_new_tokens']
+        image_turn, later = self.messages[:2], self.messages[2:]
+        while True:
+            messages = [tuple(m) for m in image_turn + later] + [(ASSISTANT, None)]
+            prompt = build_chat_prompt(self.template, messages)
+            length = self.prompt_length(prompt)
+            if length <= budget:
+                return prompt
+            if len(later) <= 1:
+                raise ValueError(
+                    f'The chat prompt needs {length} tokens, more than max_length '
+                    f'({self.max_length}) minus max_new_tokens '
+                    f'({self.generation_cfg["max_new_tokens"]}); ask a shorter question.')
+            later = later[2:]
+
+    # ------------------------------------------------------------------ answer
+    def stream_answer(self, **generation_overrides) -> Iterator[str]:
+        """Yield the answer so far after every generated token.
+
+        When the generator is exhausted, the final answer joins the
+        conversation. ``generation_overrides`` update ``generation_cfg`` for
+        this answer.
+        """
+        prompt = self.build_prompt()
+        model, tokenizer = self.model, self.model.tokenizer
+        embeds, attention_mask, _ = model.embed_sequences(
+            [model.prompt_token_ids(prompt)], self.image_tokens, left_pad=True)
+        config = GenerationConfig(
+            **{**self.generation_cfg, **generation_overrides},
+            bos_token_id=tokenizer.bos_id, eos_token_id=tokenizer.eos_id,
+            pad_token_id=tokenizer.pad_id)
+        stops = [s for s in (self.template.end_sym, self.template.sep) if s.strip()]
+        streamer = _TokenQueue()
+        generate_kwargs = dict(
+            inputs_embeds=embeds, attention_mask=attention_mask, generation_config=config,
+            stopping_criteria=StoppingCriteriaList([StopOnText(stops, tokenizer.decode)]),
+            streamer=streamer)
+        thread = Thread(target=streamer.run, args=(model.llm.generate, generate_kwargs),
+                        daemon=True)
+        thread.start()
+        token_ids, answer = [], ''
+        for new_ids in streamer:
+            token_ids.extend(new_ids)
+            answer = strip_generated_text(tokenizer.decode(token_ids), self.template)
+            yield answer
+        thread.join()
+        self.messages.append([ASSISTANT, answer])
+
+    def answer(self, **generation_overrides) -> str:
+        """The whole answer to the last question (see :meth:`stream_answer`)."""
+        answer = ''
+        for answer in self.stream_answer(**generation_overrides):
+            pass
+        return answer
