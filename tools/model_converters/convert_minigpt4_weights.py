@@ -1,0 +1,70 @@
+"""Convert the official MiniGPT-4 weight files into one checkpoint of this plugin.
+
+Example (MiniGPT-4 with Vicuna-7B)::
+
+    python tools/model_converters/convert_minigpt4_weights.py \\
+        --config configs/minigpt4/_base_/models/minigpt4_vicuna-7b.py \\
+        --eva-vit eva_vit_g.pth \\
+        --blip2 blip2_pretrained_flant5xxl.pth \\
+        --minigpt4 prerained_minigpt4_7b.pth \\
+        --out checkpoints/minigpt4_vicuna-7b.pth
+
+mmpretrain's converted files (``minigpt-4_eva-g-p14_*.pth``,
+``minigpt-4_qformer_*.pth``, ``minigpt-4_linear_vicuna7b_*.pth``) are accepted
+by the same options. The LLM stays a Hugging Face directory. The result is
+verified against the non-LLM part of the model built from ``--config`` (no
+missing, unexpected or mis-shaped key); every dropped key is reported.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+import mmpretrain_minigpt4  # noqa: F401  (compat fixes and registries first)
+import torch
+from mmengine.config import Config
+
+from mmpretrain_minigpt4.converters import ConversionError, convert_minigpt4_checkpoint
+from mmpretrain_minigpt4.converters.minigpt4_checkpoint import DTYPES
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Convert official MiniGPT-4 weights into one mmpretrain-minigpt4 checkpoint.')
+    parser.add_argument('--config', required=True,
+                        help='MiniGPT-4 config whose model the checkpoint is for')
+    parser.add_argument('--eva-vit', required=True,
+                        help="eva_vit_g.pth (or mmpretrain's minigpt-4_eva-g-p14_*.pth)")
+    parser.add_argument('--blip2',
+                        help="blip2_pretrained_flant5xxl.pth (or mmpretrain's "
+                        'minigpt-4_qformer_*.pth); only for configs with a Q-Former')
+    parser.add_argument('--minigpt4',
+                        help="pretrained_minigpt4*.pth (or mmpretrain's minigpt-4_linear_*.pth); "
+                        'without it the projection is left out (to train it from scratch)')
+    parser.add_argument('--out', required=True, help='output checkpoint (.pth)')
+    parser.add_argument('--img-size', type=int,
+                        help="image size, overriding the config's model.vision_encoder.img_size "
+                        '(pos_embed is interpolated); use a config with the same size')
+    parser.add_argument('--dtype', choices=DTYPES, default='keep',
+                        help='dtype of floating-point tensors in the output (default: keep)')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    try:
+        checkpoint, report = convert_minigpt4_checkpoint(
+            cfg.model, eva_vit=args.eva_vit, blip2=args.blip2, minigpt4=args.minigpt4,
+            img_size=args.img_size, dtype=args.dtype)
+    except (ConversionError, FileNotFoundError) as error:
+        sys.exit(f'error: {error}')
+    checkpoint['meta']['config'] = args.config
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    torch.save(checkpoint, args.out)
+    print(report.format())
+    print(f'saved {len(checkpoint["state_dict"])} tensors to {args.out}')
+
+
+if __name__ == '__main__':
+    main()
