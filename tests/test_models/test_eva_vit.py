@@ -37,6 +37,7 @@ def test_matches_the_official_block_math():
     with torch.no_grad():
         out = vit(images)
     assert out.shape == (2, 1 + 16, 48)  # CLS kept, no final norm
+    assert all(blk.attn.fused_attn for blk in vit.blocks)  # SDPA path
     torch.testing.assert_close(out, official_eva_forward(vit, images), atol=1e-5, rtol=1e-5)
 
 
