@@ -1,0 +1,4 @@
+"""Training-loop parts MMEngine lacks (the official learning-rate schedule)."""
+from .schedulers import LinearWarmupCosineLR
+
+__all__ = ['LinearWarmupCosineLR']
