@@ -1,13 +1,13 @@
 """MiniGPT-4: frozen ViT -> ln_vision -> (frozen Q-Former) -> trainable projection -> frozen LLM."""
 import os.path as osp
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModel
 from mmpretrain.registry import MODELS, TOKENIZER
 from mmpretrain.structures import DataSample
-from transformers import GenerationConfig, StoppingCriteriaList
+from transformers import CompileConfig, GenerationConfig, StoppingCriteriaList
 
 from ..conversation import (build_instruction_prompt, get_template, split_prompt_at_image,
                             strip_generated_text)
@@ -68,6 +68,11 @@ class MiniGPT4(BaseModel):
         llm_gradient_checkpointing (bool): Recompute the LLM's layer
             activations in the backward pass instead of keeping them: less
             memory, about one more LLM forward per step. Defaults to False.
+        compile_generation (bool | dict): Decode with a static KV cache and a
+            ``torch.compile``-d LLM forward, on any device (transformers alone
+            compiles only on CUDA). A dict is passed to
+            ``transformers.CompileConfig`` (e.g. ``dict(mode='default')``). The
+            first call per batch shape compiles (slow). Defaults to False.
         data_preprocessor (dict, optional): Defaults to
             ``MultiModalDataPreprocessor`` with CLIP mean/std, BGR -> RGB.
         init_cfg (dict, optional): MMEngine init config.
@@ -87,6 +92,7 @@ class MiniGPT4(BaseModel):
                  save_frozen_weights: bool = False,
                  cache_frozen_features: bool = False,
                  llm_gradient_checkpointing: bool = False,
+                 compile_generation: Union[bool, dict] = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
@@ -129,6 +135,7 @@ class MiniGPT4(BaseModel):
             # Loading may change the frozen weights the cached features came from.
             self.register_load_state_dict_post_hook(_clear_feature_cache)
         self.llm_gradient_checkpointing = llm_gradient_checkpointing
+        self.compile_generation = compile_generation
         if llm_gradient_checkpointing:
             enable = getattr(self.llm, 'activation_checkpointing_enable', None)
             if enable is None:  # transformers < 5
@@ -324,8 +331,14 @@ class MiniGPT4(BaseModel):
         segments = [self.prompt_token_ids(prompt) for prompt in prompts]
         embeds, attention_mask, _ = self.embed_sequences(segments, image_tokens, left_pad=True)
         tokenizer = self.tokenizer
+        generation_cfg = {**self.generation_cfg, **generation_overrides}
+        if self.compile_generation:
+            compile_config = CompileConfig(**(self.compile_generation if isinstance(
+                self.compile_generation, dict) else {}))
+            compile_config._compile_all_devices = True
+            generation_cfg.update(cache_implementation='static', compile_config=compile_config)
         config = GenerationConfig(
-            **{**self.generation_cfg, **generation_overrides},
+            **generation_cfg,
             bos_token_id=tokenizer.bos_id,
             eos_token_id=tokenizer.eos_id,
             pad_token_id=tokenizer.pad_id)
