@@ -1,0 +1,272 @@
+import os.path as osp
+
+import pytest
+import torch
+from conftest import TINY_MODEL_CONFIG, build_tiny_model, real_photo
+from fake_official_files import (fake_blip2_model, fake_eva_vit_g, fake_minigpt4_checkpoint,
+                                 fake_mmpretrain_eva_vit, fake_mmpretrain_qformer)
+from fake_official_files import official_files  # noqa: F401  (fixture)
+from mmengine.config import Config
+from mmengine.runner import load_checkpoint
+
+from mmpretrain_minigpt4.converters import ConversionError, convert_minigpt4_checkpoint
+
+LLAMA2_VARIANT = dict(
+    neck=None,
+    head=dict(_delete_=True, type='TokenMergeProjectionHead', in_channels=32, out_channels=64,
+              num_merged_tokens=4))
+
+
+def tiny_model_cfg(**overrides) -> dict:
+    cfg = Config.fromfile(TINY_MODEL_CONFIG)
+    cfg.merge_from_dict(dict(model=overrides))
+    return cfg.model.to_dict()
+
+
+def photo_batch(size: int = 224) -> torch.Tensor:
+    """A real photo, resized and CLIP-normalised: (1, 3, size, size)."""
+    image = torch.from_numpy(real_photo('chelsea')).permute(2, 0, 1)[None].float()
+    image = torch.nn.functional.interpolate(image, size=(size, size), mode='bicubic')
+    mean = torch.tensor([122.77, 116.75, 104.09]).view(1, 3, 1, 1)
+    std = torch.tensor([68.50, 66.63, 70.32]).view(1, 3, 1, 1)
+    return (image - mean) / std
+
+
+@torch.no_grad()
+def assign_by_hand(model, eva: dict, blip2: dict, projection: dict) -> None:
+    """The official tensors copied into the plugin's modules one by one (blip2=None: no Q-Former)."""
+    vit = model.vision_encoder
+    vit.cls_token.copy_(eva['cls_token'])
+    vit.pos_embed.copy_(eva['pos_embed'])
+    vit.patch_embed.proj.weight.copy_(eva['patch_embed.proj.weight'])
+    vit.patch_embed.proj.bias.copy_(eva['patch_embed.proj.bias'])
+    for i, block in enumerate(vit.blocks):
+        for name, param in [('norm1.weight', block.norm1.weight), ('norm1.bias', block.norm1.bias),
+                            ('attn.q_bias', block.attn.q_bias), ('attn.v_bias', block.attn.v_bias),
+                            ('attn.qkv.weight', block.attn.qkv.weight),
+                            ('attn.proj.weight', block.attn.proj.weight),
+                            ('attn.proj.bias', block.attn.proj.bias),
+                            ('norm2.weight', block.norm2.weight), ('norm2.bias', block.norm2.bias),
+                            ('mlp.fc1.weight', block.mlp.fc1.weight),
+                            ('mlp.fc1.bias', block.mlp.fc1.bias),
+                            ('mlp.fc2.weight', block.mlp.fc2.weight),
+                            ('mlp.fc2.bias', block.mlp.fc2.bias)]:
+            param.copy_(eva[f'blocks.{i}.{name}'])
+    head = model.head.proj
+    head.weight.copy_(projection['llama_proj.weight'])
+    head.bias.copy_(projection['llama_proj.bias'])
+    if blip2 is None:
+        return
+    model.ln_vision.weight.copy_(blip2['ln_vision.weight'])
+    model.ln_vision.bias.copy_(blip2['ln_vision.bias'])
+    model.neck.query_tokens.copy_(blip2['query_tokens'])
+    qformer = model.neck.qformer
+    qformer.layernorm.weight.copy_(blip2['Qformer.bert.embeddings.LayerNorm.weight'])
+    qformer.layernorm.bias.copy_(blip2['Qformer.bert.embeddings.LayerNorm.bias'])
+    for i, layer in enumerate(qformer.encoder.layer):
+        modules = {
+            'attention.self.query': layer.attention.attention.query,
+            'attention.self.key': layer.attention.attention.key,
+            'attention.self.value': layer.attention.attention.value,
+            'attention.output.dense': layer.attention.output.dense,
+            'attention.output.LayerNorm': layer.attention.output.LayerNorm,
+            'intermediate_query.dense': layer.intermediate_query.dense,
+            'output_query.dense': layer.output_query.dense,
+            'output_query.LayerNorm': layer.output_query.LayerNorm,
+        }
+        if i % 2 == 0:
+            modules.update({
+                'crossattention.self.query': layer.crossattention.attention.query,
+                'crossattention.self.key': layer.crossattention.attention.key,
+                'crossattention.self.value': layer.crossattention.attention.value,
+                'crossattention.output.dense': layer.crossattention.output.dense,
+                'crossattention.output.LayerNorm': layer.crossattention.output.LayerNorm,
+            })
+        for name, module in modules.items():
+            module.weight.copy_(blip2[f'Qformer.bert.encoder.layer.{i}.{name}.weight'])
+            module.bias.copy_(blip2[f'Qformer.bert.encoder.layer.{i}.{name}.bias'])
+
+
+def convert_and_save(tmp_path, model_cfg, **files):
+    checkpoint, report = convert_minigpt4_checkpoint(model_cfg, **files)
+    path = osp.join(tmp_path, 'converted.pth')
+    torch.save(checkpoint, path)
+    return path, checkpoint, report
+
+
+def test_converted_checkpoint_gives_the_hand_assigned_model_output(tmp_path, official_files):
+    path, _, _ = convert_and_save(tmp_path, tiny_model_cfg(), **official_files)
+    loaded = build_tiny_model(seed=1)
+    load_checkpoint(loaded, path, map_location='cpu', strict=True)
+
+    by_hand = build_tiny_model(seed=2)
+    assign_by_hand(by_hand, fake_eva_vit_g(), fake_blip2_model(),
+                   fake_minigpt4_checkpoint()['model'])
+    images = photo_batch()
+    expected = by_hand.extract_image_tokens(images)
+    assert expected.shape == (1, 32, 64)
+    assert torch.equal(loaded.extract_image_tokens(images), expected)
+    assert not torch.allclose(build_tiny_model(seed=2).extract_image_tokens(images), expected)
+
+
+def test_checkpoint_holds_exactly_the_non_llm_weights_and_reports_the_rest(tmp_path,
+                                                                          official_files):
+    _, checkpoint, report = convert_and_save(tmp_path, tiny_model_cfg(), **official_files)
+    model = build_tiny_model(save_frozen_weights=True)
+    non_llm = {k: v.shape for k, v in model.state_dict().items() if not k.startswith('llm.')}
+    state_dict = checkpoint['state_dict']
+    assert {k: v.shape for k, v in state_dict.items()} == non_llm
+    assert all(v.dtype == torch.float32 for v in state_dict.values())
+
+    eva, blip2, minigpt4 = (official_files[k] for k in ('eva_vit', 'blip2', 'minigpt4'))
+    assert report.mapped == {eva: 30, blip2: 47, minigpt4: 2}
+    dropped = {(d.origin.source, d.origin.key) for d in report.dropped}
+    assert dropped == ({(eva, k) for k in fake_eva_vit_g() if k.startswith('blocks.2.')} | {
+        (blip2, 'Qformer.bert.embeddings.position_ids'), (blip2, 't5_proj.weight'),
+        (blip2, 't5_proj.bias'), (minigpt4, 'Qformer.bert.embeddings.position_ids'),
+        (minigpt4, 'llama_model.model.layers.0.self_attn.rotary_emb.inv_freq'),
+        (minigpt4, 'llama_model.model.layers.1.self_attn.rotary_emb.inv_freq')})
+    assert report.not_converted == ['llm.'] and report.defaulted == []
+    text = report.format()
+    assert f'dropped from {eva}: blocks.2.norm1.weight' in text and '(13 keys)' in text
+    assert 'not converted: llm.*' in text
+
+    meta = checkpoint['meta']
+    assert meta['sources'] == dict(eva_vit=eva, blip2=blip2, minigpt4=minigpt4)
+    assert meta['img_size'] == 224 and meta['dtype'] == 'keep'
+    assert len(meta['conversion']['dropped']) == len(dropped)
+
+
+def test_mmpretrain_converted_files_give_the_same_checkpoint(tmp_path, official_files):
+    official, _ = convert_minigpt4_checkpoint(tiny_model_cfg(), **official_files)
+    files = dict(eva_vit=osp.join(tmp_path, 'minigpt-4_eva-g-p14.pth'),
+                 blip2=osp.join(tmp_path, 'minigpt-4_qformer.pth'),
+                 minigpt4=osp.join(tmp_path, 'minigpt-4_linear_vicuna7b.pth'))
+    torch.save(fake_mmpretrain_eva_vit(), files['eva_vit'])
+    torch.save(fake_mmpretrain_qformer(), files['blip2'])
+    projection = fake_minigpt4_checkpoint()['model']
+    torch.save(dict(state_dict={k: v for k, v in projection.items() if 'llama_proj' in k}),
+               files['minigpt4'])
+    converted, report = convert_minigpt4_checkpoint(tiny_model_cfg(), **files)
+    assert sorted(converted['state_dict']) == sorted(official['state_dict'])
+    for key, tensor in official['state_dict'].items():
+        assert torch.equal(converted['state_dict'][key], tensor), key
+    assert report.mapped == {files['eva_vit']: 30, files['blip2']: 47, files['minigpt4']: 2}
+
+
+def test_llama2_variant_keeps_default_ln_vision_and_refuses_blip2(tmp_path, official_files):
+    minigpt4 = osp.join(tmp_path, 'pretrained_minigpt4_llama2_7b.pth')
+    torch.save(fake_minigpt4_checkpoint(in_dims=4 * 32), minigpt4)
+    cfg = tiny_model_cfg(**LLAMA2_VARIANT)
+    path, checkpoint, report = convert_and_save(
+        tmp_path, cfg, eva_vit=official_files['eva_vit'], minigpt4=minigpt4)
+    state_dict = checkpoint['state_dict']
+    assert torch.equal(state_dict['ln_vision.weight'], torch.ones(32))
+    assert torch.equal(state_dict['ln_vision.bias'], torch.zeros(32))
+    assert report.defaulted == ['ln_vision.weight', 'ln_vision.bias']
+    assert not any(key.startswith('neck.') for key in state_dict)
+
+    loaded = build_tiny_model(seed=1, **LLAMA2_VARIANT)
+    load_checkpoint(loaded, path, map_location='cpu', strict=True)
+    by_hand = build_tiny_model(seed=2, **LLAMA2_VARIANT)
+    assign_by_hand(by_hand, fake_eva_vit_g(), None, fake_minigpt4_checkpoint(in_dims=128)['model'])
+    images = photo_batch()
+    expected = by_hand.extract_image_tokens(images)
+    assert expected.shape == (1, 64, 64)
+    assert torch.equal(loaded.extract_image_tokens(images), expected)
+
+    with pytest.raises(ConversionError, match=r'no Q-Former .* --blip2 .*blip2_pretrained_'
+                       r'flant5xxl.pth has nothing to load; its ln_vision must not be used'):
+        convert_minigpt4_checkpoint(cfg, blip2=official_files['blip2'], **{
+            'eva_vit': official_files['eva_vit'], 'minigpt4': minigpt4})
+
+
+def test_other_image_size_interpolates_pos_embed_and_loads(tmp_path, official_files):
+    path, checkpoint, report = convert_and_save(tmp_path, tiny_model_cfg(), img_size=448,
+                                                **official_files)
+    assert checkpoint['state_dict']['vision_encoder.pos_embed'].shape == (1, 1025, 32)
+    assert checkpoint['meta']['img_size'] == 448
+    assert any('resized from 256 to 1024 patches' in note for note in report.notes)
+    model = build_tiny_model(vision_encoder=dict(
+        type='EVAViT', img_size=448, patch_size=14, embed_dims=32, num_layers=2, num_heads=2,
+        mlp_ratio=2.0))
+    load_checkpoint(model, path, map_location='cpu', strict=True)
+    assert model.extract_image_tokens(photo_batch(448)).shape == (1, 32, 64)
+
+
+def test_dtype_is_kept_or_cast(tmp_path, official_files):
+    torch.save(fake_eva_vit_g(dtype=torch.float16), official_files['eva_vit'])
+    kept, _ = convert_minigpt4_checkpoint(tiny_model_cfg(), **official_files)
+    assert kept['state_dict']['vision_encoder.blocks.0.attn.qkv.weight'].dtype == torch.float16
+    assert kept['state_dict']['neck.query_tokens'].dtype == torch.float32
+    cast, report = convert_minigpt4_checkpoint(tiny_model_cfg(), dtype='bfloat16',
+                                               **official_files)
+    assert {v.dtype for v in cast['state_dict'].values()} == {torch.bfloat16}
+    assert 'floating-point tensors cast to bfloat16' in report.notes
+    with pytest.raises(ValueError, match='--dtype must be one of'):
+        convert_minigpt4_checkpoint(tiny_model_cfg(), dtype='int8', **official_files)
+
+
+def test_without_projection_file_the_head_is_left_out(official_files):
+    checkpoint, report = convert_minigpt4_checkpoint(
+        tiny_model_cfg(), eva_vit=official_files['eva_vit'], blip2=official_files['blip2'])
+    assert not any(key.startswith('head.') for key in checkpoint['state_dict'])
+    assert report.not_converted == ['llm.', 'head.']
+
+
+def _rewrite(path, edit):
+    checkpoint = torch.load(path, weights_only=True)
+    edit(checkpoint['model'] if 'model' in checkpoint else checkpoint)
+    torch.save(checkpoint, path)
+
+
+def test_missing_key_names_the_file_and_its_key(official_files):
+    _rewrite(official_files['blip2'],
+             lambda sd: sd.pop('Qformer.bert.encoder.layer.1.output_query.dense.weight'))
+    _rewrite(official_files['eva_vit'], lambda sd: sd.pop('blocks.1.attn.q_bias'))
+    with pytest.raises(ConversionError) as error:
+        convert_minigpt4_checkpoint(tiny_model_cfg(), **official_files)
+    message = str(error.value)
+    assert ("'neck.qformer.encoder.layer.1.output_query.dense.weight' is missing: "
+            f"{official_files['blip2']} has no "
+            "'Qformer.bert.encoder.layer.1.output_query.dense.weight'") in message
+    assert ("'vision_encoder.blocks.1.attn.q_bias' is missing: "
+            f"{official_files['eva_vit']} has no 'blocks.1.attn.q_bias'") in message
+
+
+def test_shape_mismatch_names_the_file_key_and_shapes(official_files):
+    torch.save(fake_minigpt4_checkpoint(in_dims=48), official_files['minigpt4'])
+    with pytest.raises(ConversionError,
+                       match=rf"'llama_proj.weight' of {official_files['minigpt4']} has shape "
+                       r"\(64, 48\), but the model's 'head.proj.weight' is \(64, 32\)"):
+        convert_minigpt4_checkpoint(tiny_model_cfg(), **official_files)
+
+
+def test_key_the_model_does_not_have_is_an_error(official_files):
+    _rewrite(official_files['blip2'], lambda sd: sd.update({
+        'Qformer.bert.encoder.layer.2.output_query.dense.bias': torch.zeros(32)}))
+    with pytest.raises(ConversionError,
+                       match=r"'Qformer.bert.encoder.layer.2.output_query.dense.bias' of .*blip2_"
+                       r"pretrained_flant5xxl.pth maps to 'neck.qformer.encoder.layer.2.output_"
+                       r"query.dense.bias', which the model does not have"):
+        convert_minigpt4_checkpoint(tiny_model_cfg(), **official_files)
+
+
+def test_wrong_or_missing_files_are_named(official_files):
+    swapped = dict(official_files, blip2=official_files['minigpt4'],
+                   minigpt4=official_files['blip2'])
+    with pytest.raises(ConversionError, match=r'pretrained_minigpt4_7b.pth is not a BLIP-2 '
+                       r"Q-Former checkpoint .* it has no 'query_tokens'"):
+        convert_minigpt4_checkpoint(tiny_model_cfg(), **swapped)
+    with pytest.raises(ConversionError, match=r'blip2_pretrained_flant5xxl.pth is not an EVA ViT '
+                       r"checkpoint .* neither 'patch_embed.proj.weight' nor "
+                       r"'patch_embed.projection.weight'"):
+        convert_minigpt4_checkpoint(tiny_model_cfg(), **dict(official_files,
+                                                             eva_vit=official_files['blip2']))
+    with pytest.raises(ConversionError, match=r'The config has a Q-Former \(model.neck\): pass '
+                       r'its weights \(blip2_pretrained_flant5xxl.pth\) with --blip2'):
+        convert_minigpt4_checkpoint(tiny_model_cfg(), eva_vit=official_files['eva_vit'])
+    with pytest.raises(FileNotFoundError, match=r"--minigpt4: checkpoint file not found: "
+                       r"'nowhere/pretrained_minigpt4_7b.pth'"):
+        convert_minigpt4_checkpoint(tiny_model_cfg(), **dict(
+            official_files, minigpt4='nowhere/pretrained_minigpt4_7b.pth'))
