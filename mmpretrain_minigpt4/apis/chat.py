@@ -137,7 +137,8 @@ class Chat:
         Raises:
             ValueError: If even those do not fit.
         """
-        if not self.messages or self.messages[-1][0] != USER:
+        last = self.messages[-1] if self.messages else [ASSISTANT, None]
+        if last[0] != USER or last[1] == IMAGE_PROMPT:
             raise RuntimeError('Call ask() before answering.')
         budget = self.max_length - self.generation_cfg['max_new_tokens']
         image_turn, later = self.messages[:2], self.messages[2:]
@@ -181,6 +182,8 @@ class Chat:
         thread.start()
         token_ids, answer = [], ''
         for new_ids in streamer:
+            if not new_ids:  # the (empty) prompt ids, put before generation starts
+                continue
             token_ids.extend(new_ids)
             answer = strip_generated_text(tokenizer.decode(token_ids), self.template)
             yield answer

@@ -1,0 +1,111 @@
+"""Chat: official multi-turn prompts, stopping at the separator, streaming, context truncation."""
+import mmpretrain_minigpt4  # noqa: F401
+import pytest
+import torch
+from conftest import real_photo
+from PIL import Image
+
+from mmpretrain_minigpt4.apis import CHAT_GENERATION_CFG, Chat
+
+SYSTEM = ('Give the following image: <Img>ImageContent</Img>. You will be able to see the '
+          'image once I provide it to you. Please answer my questions.')
+GREEDY = dict(do_sample=False, max_new_tokens=8)
+
+
+def make_chat(**kwargs) -> Chat:
+    torch.manual_seed(0)
+    chat = Chat('minigpt-4_tiny_caption', generation_cfg=GREEDY, **kwargs)
+    chat.upload_image(Image.fromarray(real_photo('chelsea')))
+    return chat
+
+
+@pytest.fixture(scope='module')
+def vicuna_chat() -> Chat:
+    return make_chat()
+
+
+def test_vicuna_v0_turn_two_prompt_is_the_official_one(vicuna_chat):
+    chat = vicuna_chat
+    chat.upload_image(Image.fromarray(real_photo('chelsea')))
+    chat.ask('What animal is this?')
+    assert chat.build_prompt() == (
+        f'{SYSTEM}###Human: <Img><ImageHere></Img> What animal is this?###Assistant: ')
+    first = chat.answer()
+    chat.ask('What colour is it?')
+    assert chat.build_prompt() == (
+        f'{SYSTEM}###Human: <Img><ImageHere></Img> What animal is this?###Assistant: '
+        f'{first}###Human: What colour is it?###Assistant: ')
+
+
+def test_llama2_turn_two_prompt_is_the_official_one():
+    chat = make_chat(template='llama2')
+    chat.ask('What animal is this?')
+    first = chat.answer()
+    chat.ask('What colour is it?')
+    assert chat.build_prompt() == (
+        f'{SYSTEM}<s>[INST] <Img><ImageHere></Img> What animal is this? [/INST] '
+        f'{first}<s>[INST] What colour is it? [/INST] ')
+
+
+def test_streamed_answer_grows_and_equals_the_model_generate(vicuna_chat):
+    chat = vicuna_chat
+    chat.upload_image(Image.fromarray(real_photo('chelsea')))
+    chat.ask('Describe it.')
+    prompt = chat.build_prompt()
+    partials = list(chat.stream_answer())
+    assert 1 < len(partials) <= GREEDY['max_new_tokens']
+    assert chat.messages[-1] == [1, partials[-1]]
+    expected = chat.model.generate(chat.image_tokens, [prompt], **GREEDY)[0]
+    assert partials[-1] == expected
+
+
+def test_generation_stops_at_the_separator(vicuna_chat):
+    chat = vicuna_chat
+    chat.upload_image(Image.fromarray(real_photo('chelsea')))
+    chat.ask('Say hello.')
+    hello = chat.model.tokenizer.encode('Hello')[-1]
+    separator = chat.model.tokenizer.encode('###')[-1]
+    # Bias the tiny LLM towards 'Hello###Hello###...'; only stopping ends it early.
+    bias = [[[hello], 50.0], [[hello, separator], 100.0]]
+    partials = list(chat.stream_answer(sequence_bias=bias))
+    assert partials == ['Hello', 'Hello']
+    assert chat.messages[-1] == [1, 'Hello']
+
+
+def test_long_conversations_drop_old_rounds_but_keep_system_and_image(vicuna_chat):
+    chat = vicuna_chat
+    chat.upload_image(Image.fromarray(real_photo('chelsea')))
+    chat.messages = [[0, '<Img><ImageHere></Img> First question?'], [1, 'First answer.'],
+                     [0, 'Second question?'], [1, 'Second answer.'], [0, 'Third question?']]
+    full = chat.build_prompt()
+    chat.max_length = chat.prompt_length(full) + GREEDY['max_new_tokens'] - 1
+    try:
+        assert chat.build_prompt() == (
+            f'{SYSTEM}###Human: <Img><ImageHere></Img> First question?###Assistant: '
+            'First answer.###Human: Third question?###Assistant: ')
+        chat.max_length = 40
+        with pytest.raises(ValueError, match='ask a shorter question'):
+            chat.build_prompt()
+    finally:
+        chat.max_length = 2000
+
+
+def test_new_image_restarts_and_order_is_enforced():
+    chat = make_chat()
+    chat.ask('Hi?')
+    chat.answer()
+    chat.upload_image(real_photo('rocket')[..., ::-1].copy())
+    assert chat.messages == [[0, '<Img><ImageHere></Img>']]
+    with pytest.raises(RuntimeError, match='ask'):
+        chat.answer()
+    chat.reset()
+    with pytest.raises(RuntimeError, match='upload_image'):
+        chat.ask('Hi?')
+
+
+def test_official_demo_generation_defaults():
+    assert CHAT_GENERATION_CFG == dict(
+        max_new_tokens=300, num_beams=1, min_length=1, top_p=0.9, repetition_penalty=1.05,
+        length_penalty=1.0, temperature=1.0, do_sample=True)
+    with pytest.raises(ValueError, match='chat template'):
+        Chat('minigpt-4_tiny_caption', template='pretrain')
