@@ -1,0 +1,12 @@
+"""Benchmark evaluation: metrics, a dataset, a prompt transform and a drawing hook that
+fix or complete mmpretrain's for the MiniGPT-4 benchmarks (all registered into
+mmpretrain's registries on import)."""
+import mmpretrain_minigpt4  # noqa: F401  (compat fixes before mmpretrain modules)
+
+from .datasets import VizWizAllQuestions
+from .hooks import PredictionVisualizationHook
+from .metrics import DumpPredictions, GQAAccuracy, OfflineCOCOCaption, ScienceQAAccuracy, VSRAcc
+from .transforms import FormatMultipleChoiceQuestion
+
+__all__ = ['DumpPredictions', 'FormatMultipleChoiceQuestion', 'GQAAccuracy', 'OfflineCOCOCaption',
+           'PredictionVisualizationHook', 'ScienceQAAccuracy', 'VSRAcc', 'VizWizAllQuestions']

@@ -1,0 +1,3 @@
+from .vizwiz_all_questions import VizWizAllQuestions
+
+__all__ = ['VizWizAllQuestions']

@@ -1,0 +1,3 @@
+from .prediction_visualization_hook import PredictionVisualizationHook
+
+__all__ = ['PredictionVisualizationHook']

@@ -1,0 +1,3 @@
+from .multiple_choice_question import FormatMultipleChoiceQuestion
+
+__all__ = ['FormatMultipleChoiceQuestion']
