@@ -9,7 +9,7 @@ KEYS_PER_BLOCK = 13
 
 
 def test_every_kept_tensor_lands_under_vision_encoder_unchanged():
-    sd = fake_eva_vit_g(num_blocks=3)
+    sd = fake_eva_vit_g()
     weights = convert_eva_vit(sd, 'eva_vit_g.pth', num_layers=2)
     kept = [key for key in sd if not key.startswith('blocks.2.')]
     assert sorted(weights.tensors) == sorted('vision_encoder.' + key for key in kept)
@@ -20,7 +20,7 @@ def test_every_kept_tensor_lands_under_vision_encoder_unchanged():
 
 
 def test_blocks_beyond_the_depth_are_dropped_and_reported():
-    sd = fake_eva_vit_g(num_blocks=3)
+    sd = fake_eva_vit_g()
     weights = convert_eva_vit(sd, 'eva_vit_g.pth', num_layers=2)
     dropped = {d.origin.key: d.reason for d in weights.dropped}
     assert sorted(dropped) == sorted(key for key in sd if key.startswith('blocks.2.'))
