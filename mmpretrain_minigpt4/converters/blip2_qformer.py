@@ -1,4 +1,4 @@
-"""BLIP-2's Q-Former (LAVIS names) -> ``neck.*`` (transformers' ``Blip2QFormerModel``) and ``ln_vision.*``.
+"""BLIP-2's Q-Former (LAVIS names) -> ``neck.*`` (transformers' Q-Former) and ``ln_vision.*``.
 
 The official source is ``blip2_pretrained_flant5xxl.pth`` (``{'model': ...}``);
 mmpretrain's ``minigpt-4_qformer_*.pth`` has the same keys under ``q_former.``.

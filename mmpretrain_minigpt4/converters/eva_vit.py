@@ -48,6 +48,16 @@ def resize_pos_embed(weights: ConvertedWeights, num_patches: Optional[int]) -> N
                          f'{num_patches} patches (bicubic)')
 
 
+def convert_vit_layout(state_dict: Dict[str, torch.Tensor], source: str, mapping: KeyMapping,
+                       block_prefix: str, num_layers: int,
+                       num_patches: Optional[int]) -> ConvertedWeights:
+    """Rename a ViT file's keys, drop blocks beyond ``num_layers``, resize ``pos_embed``."""
+    weights = mapping.convert(
+        state_dict, source, skip=blocks_beyond_depth(state_dict, block_prefix, num_layers))
+    resize_pos_embed(weights, num_patches)
+    return weights
+
+
 def convert_eva_vit(state_dict: Dict[str, torch.Tensor], source: str, num_layers: int,
                     num_patches: Optional[int] = None) -> ConvertedWeights:
     """Map the official EVA ViT-g weights onto ``vision_encoder.*``.
@@ -66,7 +76,5 @@ def convert_eva_vit(state_dict: Dict[str, torch.Tensor], source: str, num_layers
     if EVA_VIT_MARKER not in state_dict:
         raise ConversionError(f'{source} is not an EVA ViT checkpoint like eva_vit_g.pth: it '
                               f'has no {EVA_VIT_MARKER!r}.')
-    weights = EVA_VIT_MAPPING.convert(
-        state_dict, source, skip=blocks_beyond_depth(state_dict, 'blocks.', num_layers))
-    resize_pos_embed(weights, num_patches)
-    return weights
+    return convert_vit_layout(state_dict, source, EVA_VIT_MAPPING, 'blocks.', num_layers,
+                              num_patches)

@@ -1,4 +1,4 @@
-"""MiniGPT-4's trained projection (``llama_proj`` in ``pretrained_minigpt4*.pth``) -> ``head.proj.*``."""
+"""MiniGPT-4's trained ``llama_proj`` (``pretrained_minigpt4*.pth``) -> ``head.proj.*``."""
 from typing import Dict
 
 import torch

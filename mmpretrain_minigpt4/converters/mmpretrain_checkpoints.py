@@ -14,7 +14,7 @@ import torch
 
 from .blip2_qformer import convert_blip2_qformer
 from .converted_weights import ConversionError, ConvertedWeights
-from .eva_vit import blocks_beyond_depth, resize_pos_embed
+from .eva_vit import convert_vit_layout
 from .key_mapping import KeyMapping
 
 BEIT_VIT_MARKER = 'patch_embed.projection.weight'
@@ -43,10 +43,8 @@ def convert_mmpretrain_eva_vit(state_dict: Dict[str, torch.Tensor], source: str,
     if BEIT_VIT_MARKER not in state_dict:
         raise ConversionError(f"{source} is not mmpretrain's minigpt-4_eva-g-p14 checkpoint: "
                               f'it has no {BEIT_VIT_MARKER!r}.')
-    weights = BEIT_VIT_MAPPING.convert(
-        state_dict, source, skip=blocks_beyond_depth(state_dict, 'layers.', num_layers))
-    resize_pos_embed(weights, num_patches)
-    return weights
+    return convert_vit_layout(state_dict, source, BEIT_VIT_MAPPING, 'layers.', num_layers,
+                              num_patches)
 
 
 def convert_mmpretrain_qformer(state_dict: Dict[str, torch.Tensor],

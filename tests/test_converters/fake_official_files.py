@@ -1,4 +1,4 @@
-"""Fake official MiniGPT-4 weight files: the real files' key names and layout at the tiny model's widths.
+"""Fake official MiniGPT-4 weight files: the real files' key names and layout, tiny widths.
 
 ``TINY`` widths follow ``configs/minigpt4/_base_/models/minigpt4_tiny.py``: ViT
 32 dims, MLP 64, 2 blocks (the fake EVA file has 3, like the real one's extra
@@ -9,7 +9,6 @@ layer 0; projection Linear(32, 64). ``FULL_SIZE`` are the real files' shapes
 import os.path as osp
 from typing import NamedTuple
 
-import pytest
 import torch
 
 
@@ -158,9 +157,9 @@ def fake_mmpretrain_qformer(seed: int = 2) -> dict:
     return dict(state_dict=sd)
 
 
-@pytest.fixture
-def official_files(tmp_path):
-    """Paths of fake ``eva_vit_g.pth``, ``blip2_pretrained_flant5xxl.pth``, ``pretrained_minigpt4_7b.pth``."""
+def write_official_files(tmp_path) -> dict:
+    """Write and return the paths of fake ``eva_vit_g.pth``, ``blip2_pretrained_flant5xxl.pth`` and
+    ``pretrained_minigpt4_7b.pth``."""
     files = dict(eva_vit=osp.join(tmp_path, 'eva_vit_g.pth'),
                  blip2=osp.join(tmp_path, 'blip2_pretrained_flant5xxl.pth'),
                  minigpt4=osp.join(tmp_path, 'pretrained_minigpt4_7b.pth'))

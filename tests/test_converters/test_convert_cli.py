@@ -5,7 +5,7 @@ import sys
 
 import torch
 from conftest import REPO_ROOT, TINY_MODEL_CONFIG
-from fake_official_files import official_files  # noqa: F401  (fixture)
+from fake_official_files import write_official_files
 from mmengine.config import Config
 
 from mmpretrain_minigpt4.converters import convert_minigpt4_checkpoint
@@ -18,7 +18,8 @@ def run_cli(*args):
                           capture_output=True, text=True, cwd=REPO_ROOT, timeout=300)
 
 
-def test_cli_writes_the_verified_checkpoint_and_reports_dropped_keys(tmp_path, official_files):
+def test_cli_writes_the_verified_checkpoint_and_reports_dropped_keys(tmp_path):
+    official_files = write_official_files(tmp_path)
     out = osp.join(tmp_path, 'out', 'minigpt-4_tiny.pth')
     result = run_cli('--eva-vit', official_files['eva_vit'], '--blip2', official_files['blip2'],
                      '--minigpt4', official_files['minigpt4'], '--out', out, '--dtype', 'float16')
@@ -37,7 +38,8 @@ def test_cli_writes_the_verified_checkpoint_and_reports_dropped_keys(tmp_path, o
     assert saved['meta']['dtype'] == 'float16'
 
 
-def test_cli_fails_naming_the_file_and_key(tmp_path, official_files):
+def test_cli_fails_naming_the_file_and_key(tmp_path):
+    official_files = write_official_files(tmp_path)
     torch.save(dict(model={'llama_proj.weight': torch.zeros(64, 48),
                            'llama_proj.bias': torch.zeros(64)}), official_files['minigpt4'])
     out = osp.join(tmp_path, 'never.pth')

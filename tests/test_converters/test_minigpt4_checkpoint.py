@@ -4,8 +4,8 @@ import pytest
 import torch
 from conftest import TINY_MODEL_CONFIG, build_tiny_model, real_photo
 from fake_official_files import (fake_blip2_model, fake_eva_vit_g, fake_minigpt4_checkpoint,
-                                 fake_mmpretrain_eva_vit, fake_mmpretrain_qformer)
-from fake_official_files import official_files  # noqa: F401  (fixture)
+                                 fake_mmpretrain_eva_vit, fake_mmpretrain_qformer,
+                                 write_official_files)
 from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 
@@ -34,7 +34,10 @@ def photo_batch(size: int = 224) -> torch.Tensor:
 
 @torch.no_grad()
 def assign_by_hand(model, eva: dict, blip2: dict, projection: dict) -> None:
-    """The official tensors copied into the plugin's modules one by one (blip2=None: no Q-Former)."""
+    """The official tensors copied into the plugin's modules one by one.
+
+    ``blip2=None``: the Llama-2 variant (no Q-Former, default ln_vision).
+    """
     vit = model.vision_encoder
     vit.cls_token.copy_(eva['cls_token'])
     vit.pos_embed.copy_(eva['pos_embed'])
@@ -94,7 +97,8 @@ def convert_and_save(tmp_path, model_cfg, **files):
     return path, checkpoint, report
 
 
-def test_converted_checkpoint_gives_the_hand_assigned_model_output(tmp_path, official_files):
+def test_converted_checkpoint_gives_the_hand_assigned_model_output(tmp_path):
+    official_files = write_official_files(tmp_path)
     path, _, _ = convert_and_save(tmp_path, tiny_model_cfg(), **official_files)
     loaded = build_tiny_model(seed=1)
     load_checkpoint(loaded, path, map_location='cpu', strict=True)
@@ -109,8 +113,8 @@ def test_converted_checkpoint_gives_the_hand_assigned_model_output(tmp_path, off
     assert not torch.allclose(build_tiny_model(seed=2).extract_image_tokens(images), expected)
 
 
-def test_checkpoint_holds_exactly_the_non_llm_weights_and_reports_the_rest(tmp_path,
-                                                                          official_files):
+def test_checkpoint_holds_exactly_the_non_llm_weights_and_reports_the_rest(tmp_path):
+    official_files = write_official_files(tmp_path)
     _, checkpoint, report = convert_and_save(tmp_path, tiny_model_cfg(), **official_files)
     model = build_tiny_model(save_frozen_weights=True)
     non_llm = {k: v.shape for k, v in model.state_dict().items() if not k.startswith('llm.')}
@@ -137,7 +141,8 @@ def test_checkpoint_holds_exactly_the_non_llm_weights_and_reports_the_rest(tmp_p
     assert len(meta['conversion']['dropped']) == len(dropped)
 
 
-def test_mmpretrain_converted_files_give_the_same_checkpoint(tmp_path, official_files):
+def test_mmpretrain_converted_files_give_the_same_checkpoint(tmp_path):
+    official_files = write_official_files(tmp_path)
     official, _ = convert_minigpt4_checkpoint(tiny_model_cfg(), **official_files)
     files = dict(eva_vit=osp.join(tmp_path, 'minigpt-4_eva-g-p14.pth'),
                  blip2=osp.join(tmp_path, 'minigpt-4_qformer.pth'),
@@ -154,7 +159,8 @@ def test_mmpretrain_converted_files_give_the_same_checkpoint(tmp_path, official_
     assert report.mapped == {files['eva_vit']: 30, files['blip2']: 47, files['minigpt4']: 2}
 
 
-def test_llama2_variant_keeps_default_ln_vision_and_refuses_blip2(tmp_path, official_files):
+def test_llama2_variant_keeps_default_ln_vision_and_refuses_blip2(tmp_path):
+    official_files = write_official_files(tmp_path)
     minigpt4 = osp.join(tmp_path, 'pretrained_minigpt4_llama2_7b.pth')
     torch.save(fake_minigpt4_checkpoint(in_dims=4 * 32), minigpt4)
     cfg = tiny_model_cfg(**LLAMA2_VARIANT)
@@ -181,7 +187,8 @@ def test_llama2_variant_keeps_default_ln_vision_and_refuses_blip2(tmp_path, offi
             'eva_vit': official_files['eva_vit'], 'minigpt4': minigpt4})
 
 
-def test_other_image_size_interpolates_pos_embed_and_loads(tmp_path, official_files):
+def test_other_image_size_interpolates_pos_embed_and_loads(tmp_path):
+    official_files = write_official_files(tmp_path)
     path, checkpoint, report = convert_and_save(tmp_path, tiny_model_cfg(), img_size=448,
                                                 **official_files)
     assert checkpoint['state_dict']['vision_encoder.pos_embed'].shape == (1, 1025, 32)
@@ -194,7 +201,8 @@ def test_other_image_size_interpolates_pos_embed_and_loads(tmp_path, official_fi
     assert model.extract_image_tokens(photo_batch(448)).shape == (1, 32, 64)
 
 
-def test_dtype_is_kept_or_cast(tmp_path, official_files):
+def test_dtype_is_kept_or_cast(tmp_path):
+    official_files = write_official_files(tmp_path)
     torch.save(fake_eva_vit_g(dtype=torch.float16), official_files['eva_vit'])
     kept, _ = convert_minigpt4_checkpoint(tiny_model_cfg(), **official_files)
     assert kept['state_dict']['vision_encoder.blocks.0.attn.qkv.weight'].dtype == torch.float16
@@ -207,7 +215,8 @@ def test_dtype_is_kept_or_cast(tmp_path, official_files):
         convert_minigpt4_checkpoint(tiny_model_cfg(), dtype='int8', **official_files)
 
 
-def test_without_projection_file_the_head_is_left_out(official_files):
+def test_without_projection_file_the_head_is_left_out(tmp_path):
+    official_files = write_official_files(tmp_path)
     checkpoint, report = convert_minigpt4_checkpoint(
         tiny_model_cfg(), eva_vit=official_files['eva_vit'], blip2=official_files['blip2'])
     assert not any(key.startswith('head.') for key in checkpoint['state_dict'])
@@ -220,7 +229,8 @@ def _rewrite(path, edit):
     torch.save(checkpoint, path)
 
 
-def test_missing_key_names_the_file_and_its_key(official_files):
+def test_missing_key_names_the_file_and_its_key(tmp_path):
+    official_files = write_official_files(tmp_path)
     _rewrite(official_files['blip2'],
              lambda sd: sd.pop('Qformer.bert.encoder.layer.1.output_query.dense.weight'))
     _rewrite(official_files['eva_vit'], lambda sd: sd.pop('blocks.1.attn.q_bias'))
@@ -234,7 +244,8 @@ def test_missing_key_names_the_file_and_its_key(official_files):
             f"{official_files['eva_vit']} has no 'blocks.1.attn.q_bias'") in message
 
 
-def test_shape_mismatch_names_the_file_key_and_shapes(official_files):
+def test_shape_mismatch_names_the_file_key_and_shapes(tmp_path):
+    official_files = write_official_files(tmp_path)
     torch.save(fake_minigpt4_checkpoint(in_dims=48), official_files['minigpt4'])
     with pytest.raises(ConversionError,
                        match=rf"'llama_proj.weight' of {official_files['minigpt4']} has shape "
@@ -242,7 +253,8 @@ def test_shape_mismatch_names_the_file_key_and_shapes(official_files):
         convert_minigpt4_checkpoint(tiny_model_cfg(), **official_files)
 
 
-def test_key_the_model_does_not_have_is_an_error(official_files):
+def test_key_the_model_does_not_have_is_an_error(tmp_path):
+    official_files = write_official_files(tmp_path)
     _rewrite(official_files['blip2'], lambda sd: sd.update({
         'Qformer.bert.encoder.layer.2.output_query.dense.bias': torch.zeros(32)}))
     with pytest.raises(ConversionError,
@@ -252,7 +264,8 @@ def test_key_the_model_does_not_have_is_an_error(official_files):
         convert_minigpt4_checkpoint(tiny_model_cfg(), **official_files)
 
 
-def test_wrong_or_missing_files_are_named(official_files):
+def test_wrong_or_missing_files_are_named(tmp_path):
+    official_files = write_official_files(tmp_path)
     swapped = dict(official_files, blip2=official_files['minigpt4'],
                    minigpt4=official_files['blip2'])
     with pytest.raises(ConversionError, match=r'pretrained_minigpt4_7b.pth is not a BLIP-2 '

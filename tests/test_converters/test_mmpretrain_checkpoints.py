@@ -33,6 +33,6 @@ def test_q_former_named_checkpoint_gives_the_official_file_tensors():
 
 
 def test_official_file_is_not_taken_for_mmpretrain_eva_vit():
-    with pytest.raises(ConversionError, match=r"eva_vit_g.pth is not mmpretrain's "
-                       r"minigpt-4_eva-g-p14 checkpoint: it has no 'patch_embed.projection.weight'"):
+    with pytest.raises(ConversionError, match=r"eva_vit_g.pth is not mmpretrain's minigpt-4_"
+                       r"eva-g-p14 checkpoint: it has no 'patch_embed.projection.weight'"):
         convert_mmpretrain_eva_vit(fake_eva_vit_g(), 'eva_vit_g.pth', num_layers=2)

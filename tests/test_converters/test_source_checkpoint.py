@@ -28,7 +28,8 @@ def test_legacy_format_files_load_without_mmap(tmp_path):
 
 def test_missing_file_names_the_option_and_path(tmp_path):
     path = osp.join(tmp_path, 'eva_vit_g.pth')
-    with pytest.raises(FileNotFoundError, match=r"--eva-vit: checkpoint file not found: .*eva_vit_g"):
+    with pytest.raises(FileNotFoundError,
+                       match=r"--eva-vit: checkpoint file not found: .*eva_vit_g"):
         load_source_state_dict(path, '--eva-vit')
 
 
