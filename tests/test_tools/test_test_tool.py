@@ -1,0 +1,190 @@
+"""tools/test.py on every benchmark's mini split with the tiny model (in-process).
+
+The tiny random model babbles, so each run spies on ``MiniGPT4.generate``: the
+real batched generation runs on the real prompts, then scripted answers (in
+dataset order) replace its text, so the printed metrics can be checked against
+hand-computed values. The COCO caption run leaves METEOR out (its JVM start is
+slow; tests/test_evaluation checks it). NEEDS JAVA for the caption run.
+"""
+import importlib.util
+import json
+import os.path as osp
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mmpretrain_minigpt4.models.minigpt4 import MiniGPT4
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TINY_CONFIGS = osp.join(REPO_ROOT, 'configs', 'minigpt4', 'benchmarks', 'tiny')
+CAPTION_DATA = osp.join(REPO_ROOT, 'tests', 'data', 'benchmarks', 'coco_caption')
+SHORT = 'Based on the image, respond to this question with a short answer: '
+
+
+def load_test_tool():
+    spec = importlib.util.spec_from_file_location('test_tool', osp.join(REPO_ROOT, 'tools', 'test.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+test_tool = load_test_tool()
+
+
+def vicuna_prompt(instruction):
+    return f'###Human: <Img><ImageHere></Img> {instruction} ###Assistant: '
+
+
+def caption_answers():
+    with open(osp.join(CAPTION_DATA, 'predictions.json')) as f:
+        return [p['caption'] for p in json.load(f)]
+
+
+def caption_scores_without_meteor():
+    with open(osp.join(CAPTION_DATA, 'pycocoevalcap_scores.json')) as f:
+        scores = json.load(f)
+    return {f'COCOCaption/{k}': v for k, v in scores.items() if k not in ('_how', 'METEOR')}
+
+
+SCIENCEQA_101 = ('Question: Which of these is used to travel into space?\n'
+                 'Options: (A) a bicycle (B) a rocket (C) a sailboat\n'
+                 "Answer with the option's letter from the given choices directly.")
+# benchmark -> (scripted answers in dataset order, expected first prompt, expected metrics)
+BENCHMARKS = {
+    'vqav2': (['helmet', 'yes', 'cat', 'one', 'space shuttle'],
+              vicuna_prompt(SHORT + 'What is the woman holding?'),
+              # 8/10 humans, 10/10, 9/10, 'one'->'1' (10/10), 2/10 -> min(1, n/3)
+              {'VQA/acc': (1 + 1 + 1 + 1 + 2 / 3) / 5 * 100}),
+    'okvqa': (['mice', 'Coffee.', 'colombia'],
+              vicuna_prompt(SHORT + 'What do these animals like to chase?'),
+              {'VQA/acc': (2 / 3 + 1 + 2 / 3) / 3 * 100}),
+    'gqa': (['Orange', 'no', 'a saucer'], vicuna_prompt(SHORT + 'What color is the suit?'),
+            {'GQA/acc': 2 / 3 * 100}),
+    'vsr': (['True', 'true', 'False.'],
+            vicuna_prompt('Based on the image, is this statement true or false? '
+                          'The cat is facing the camera.'),
+            {'VSR/acc': 1 / 3 * 100}),
+    'scienceqa-img': (['B', 'The answer is B'], vicuna_prompt(SCIENCEQA_101),
+                      # 101 (grade 3, no hint) right; 103 (grade 8, with hint and image) wrong.
+                      {'ScienceQA/all_acc': 50.0, 'ScienceQA/acc_natural': 50.0,
+                       'ScienceQA/acc_has_image': 50.0, 'ScienceQA/acc_has_text': 0.0,
+                       'ScienceQA/acc_grade_1_6': 100.0, 'ScienceQA/acc_grade_7_12': 0.0}),
+    'textvqa': (['USA', 'no text'],
+                vicuna_prompt(SHORT + 'what letters are written on the rocket?'),
+                {'VQA/acc': (1 + 2 / 3) / 2 * 100}),
+    # The unanswerable question counts (mmpretrain's VizWiz dataset drops it).
+    'vizwiz': (['coffee', 'unanswerable', 'dog'],
+               vicuna_prompt("The question is 'What is in this cup?' Based on the image, answer "
+                             'the question with a single word or phrase. and reply '
+                             "'unanswerable' when the provided information is insufficient"),
+               {'VQA/acc': 2 / 3 * 100}),
+    'coco-caption': (caption_answers(), vicuna_prompt('Briefly describe this image.'),
+                     caption_scores_without_meteor()),
+}
+
+
+@pytest.fixture
+def scripted_generate(monkeypatch):
+    """Run the real generate, record prompts and batch sizes, answer from a script."""
+    calls = dict(prompts=[], batch_sizes=[], answers=[], overrides=[])
+    real_generate = MiniGPT4.generate
+
+    def generate(self, image_tokens, prompts, **overrides):
+        texts = real_generate(self, image_tokens, prompts, **overrides)
+        assert len(texts) == len(prompts) == image_tokens.shape[0]
+        calls['prompts'] += prompts
+        calls['batch_sizes'].append(len(prompts))
+        calls['overrides'].append(dict(self.generation_cfg))
+        return [calls['answers'].pop(0) for _ in prompts]
+
+    monkeypatch.setattr(MiniGPT4, 'generate', generate)
+    return calls
+
+
+def run_tool(tmp_path, monkeypatch, name, *extra):
+    monkeypatch.chdir(REPO_ROOT)  # the tiny configs' data roots are relative to it
+    config = osp.join(TINY_CONFIGS, f'minigpt4_tiny_{name}.py')
+    return test_tool.main([config, *extra, '--work-dir', str(tmp_path / 'work')])
+
+
+@pytest.mark.parametrize('name', sorted(BENCHMARKS))
+def test_benchmark_runs_with_official_prompt_and_prints_metrics(
+        name, tmp_path, monkeypatch, capsys, scripted_generate):
+    answers, first_prompt, expected = BENCHMARKS[name]
+    scripted_generate['answers'] = list(answers)
+    extra = []
+    if name == 'coco-caption':
+        extra = ['--cfg-options', "test_evaluator.scorers=['Bleu','ROUGE_L','CIDEr']"]
+    metrics = run_tool(tmp_path, monkeypatch, name, 'none', *extra)
+
+    assert scripted_generate['prompts'][0] == first_prompt
+    assert scripted_generate['batch_sizes'] == [len(answers)]  # one batch of up to 10
+    assert scripted_generate['overrides'][0] == dict(
+        max_new_tokens=20, num_beams=1, do_sample=False, min_length=1, repetition_penalty=1.0,
+        length_penalty=1.0)
+    assert metrics == pytest.approx(expected, abs=1e-6)
+    table = capsys.readouterr().out.split('| metric')[-1]
+    for key, value in expected.items():
+        assert f'| {key} ' in table and f'{value:.4f} |' in table
+
+
+def test_out_dumps_predictions_and_show_dir_draws_them(tmp_path, monkeypatch, scripted_generate):
+    answers = BENCHMARKS['gqa'][0]
+    scripted_generate['answers'] = list(answers)
+    out, show_dir = tmp_path / 'preds.json', tmp_path / 'show'
+    run_tool(tmp_path, monkeypatch, 'gqa', '--out', str(out), '--show-dir', str(show_dir))
+
+    with open(out) as f:
+        records = json.load(f)
+    assert [r['pred_answer'] for r in records] == answers
+    assert [r['question'] for r in records] == [
+        'What color is the suit?', 'Is the woman smiling?', 'What is the cup sitting on?']
+    assert [r['gt_answer'] for r in records] == ['orange', 'yes', 'saucer']
+    assert records[0]['img_path'].endswith('tests/data/benchmarks/gqa/images/n100001.jpg')
+
+    drawn = sorted(p.name for p in show_dir.iterdir())
+    assert drawn == ['000000_n100001.png', '000001_n100001.png', '000002_n100003.png']
+    # Same image, different question/answer: the text box differs, the rest is the photo.
+    first, second = (np.asarray(Image.open(show_dir / n).convert('RGB'), dtype=np.int16)
+                     for n in drawn[:2])
+    photo = np.asarray(Image.open(osp.join(REPO_ROOT, 'tests/data/benchmarks/gqa/images/n100001.jpg'))
+                       .convert('RGB').resize((224, 224), Image.BICUBIC), dtype=np.int16)
+    assert first.shape == photo.shape == (224, 224, 3)
+    assert np.abs(first - second)[:30].mean() > 5  # the drawn question and answer
+    assert np.abs(first - photo)[-60:].mean() < 5  # drawn in RGB order, photo untouched below
+
+
+def test_batched_greedy_equals_one_by_one(tmp_path, monkeypatch):
+    batched, single = tmp_path / 'batched.json', tmp_path / 'single.json'
+    run_tool(tmp_path, monkeypatch, 'vqav2', '--out', str(batched))
+    run_tool(tmp_path, monkeypatch, 'vqav2', '--out', str(single),
+             '--cfg-options', 'test_dataloader.batch_size=1')
+    with open(batched) as f, open(single) as g:
+        batched_answers = [r['pred_answer'] for r in json.load(f)]
+        single_answers = [r['pred_answer'] for r in json.load(g)]
+    assert len(batched_answers) == 5 and all(batched_answers)
+    assert batched_answers == single_answers
+
+
+def test_out_item_metrics_and_errors(tmp_path, monkeypatch, scripted_generate):
+    scripted_generate['answers'] = list(BENCHMARKS['vsr'][0])
+    out = tmp_path / 'metrics.json'
+    run_tool(tmp_path, monkeypatch, 'vsr', '--out', str(out), '--out-item', 'metrics')
+    with open(out) as f:
+        assert json.load(f) == pytest.approx({'VSR/acc': 100 / 3})
+
+    with pytest.raises(FileNotFoundError, match='missing.pth'):
+        run_tool(tmp_path, monkeypatch, 'vsr', 'missing.pth')
+    with pytest.raises(SystemExit):
+        run_tool(tmp_path, monkeypatch, 'vsr', '--out-item', 'metrics')
+
+
+def test_metrics_table():
+    assert test_tool.format_metrics_table({'VQA/acc': 93.33333, 'n': 3}) == '\n'.join([
+        '+---------+---------+',
+        '| metric  |   value |',
+        '+---------+---------+',
+        '| VQA/acc | 93.3333 |',
+        '| n       |       3 |',
+        '+---------+---------+'])
