@@ -28,7 +28,7 @@ _ENVIRONMENT_PATH = re.compile(r'\{\{\$(\w+):?(.*)\}\}')
 
 
 def resolve_environment_path(spec: Optional[str]) -> Optional[str]:
-    """``'{{$VAR:default}}'`` -> ``$VAR`` or ``default`` (None when empty); other values as they are."""
+    """``'{{$VAR:default}}'`` -> ``$VAR``, else ``default`` (None if empty); others unchanged."""
     match = _ENVIRONMENT_PATH.fullmatch(spec or '')
     if match is None:
         return spec

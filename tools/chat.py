@@ -1,0 +1,116 @@
+"""Chat with MiniGPT-4 about an image in the terminal; answers are streamed.
+
+    python tools/chat.py minigpt-4_vicuna-7b_caption photo.jpg
+    python tools/chat.py minigpt-4_llama2-7b_caption photo.jpg --greedy
+    python tools/chat.py configs/minigpt4/minigpt-4_tiny_caption.py photo.jpg --random-weights
+
+Local files (checkpoint, LLM directory) come from the environment variables of
+docs/inference.md, or from --checkpoint / --llm. In the chat, type a question,
+or ``/image PATH`` (new conversation about another image), ``/reset`` (new
+conversation about the same image) or ``/quit``.
+"""
+import argparse
+import sys
+from typing import Callable, Iterable, Iterator, Optional, Sequence
+
+import mmpretrain_minigpt4  # noqa: F401  (before mmpretrain: compat fixes, model names)
+from mmpretrain_minigpt4.apis import Chat
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments that choose the model, its local files and the decoding."""
+    parser.add_argument('model', help="model name (mmpretrain.list_models('minigpt-4*')) "
+                        'or config file')
+    weights = parser.add_mutually_exclusive_group()
+    weights.add_argument('--checkpoint', help='converted MiniGPT-4 checkpoint (default: the '
+                         "model's $MINIGPT4_*_CKPT file)")
+    weights.add_argument('--random-weights', action='store_true',
+                         help='no checkpoint (tests, tiny model)')
+    parser.add_argument('--llm', help="LLM directory (default: the model's $MINIGPT4_* "
+                        'directory)')
+    parser.add_argument('--device', help='e.g. cuda:0 (default: CPU)')
+    parser.add_argument('--greedy', action='store_true',
+                        help='greedy decoding instead of the official demo sampling')
+    parser.add_argument('--max-new-tokens', type=int, default=300)
+    parser.add_argument('--temperature', type=float, default=1.0)
+    parser.add_argument('--num-beams', type=int, default=1)
+    parser.add_argument('--max-length', type=int, default=2000,
+                        help='prompt + answer tokens; older rounds are dropped beyond it')
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Chat with MiniGPT-4 about an image.')
+    add_model_arguments(parser)
+    parser.add_argument('image', help='image file to talk about')
+    return parser.parse_args(argv)
+
+
+def build_chat(args: argparse.Namespace) -> Chat:
+    """The Chat that the command line describes."""
+    pretrained = False if args.random_weights else (args.checkpoint or True)
+    model_overrides = {'llm': dict(name_or_path=args.llm)} if args.llm else {}
+    generation_cfg = dict(max_new_tokens=args.max_new_tokens, temperature=args.temperature,
+                          num_beams=args.num_beams, do_sample=not args.greedy)
+    return Chat(args.model, pretrained=pretrained, device=args.device,
+                max_length=args.max_length, generation_cfg=generation_cfg, **model_overrides)
+
+
+def print_stream(partials: Iterable[str], write: Callable[[str], None]) -> str:
+    """Write a growing answer as it grows; return the final text."""
+    shown = ''
+    for text in partials:
+        # A half-written stop string ('#', '##') may be shown, then cut.
+        write(text[len(shown):] if text.startswith(shown) else '\n' + text)
+        shown = text
+    write('\n')
+    return shown
+
+
+def chat_loop(chat: Chat, image: str, lines: Iterable[str],
+              write: Callable[[str], None]) -> None:
+    """Run the conversation: each line is a question or a command."""
+    chat.upload_image(image)
+    write(f'Chatting about {image}. Commands: /image PATH, /reset, /quit\n')
+    for line in lines:
+        line = line.strip()
+        if not line:
+            continue
+        if line == '/quit':
+            return
+        if line == '/reset' or line.startswith('/image '):
+            new_image = line[len('/image '):].strip() if line.startswith('/image ') else image
+            try:
+                chat.upload_image(new_image)
+            except (OSError, ValueError) as error:
+                write(f'{error}\n')
+                continue
+            image = new_image
+            write(f'New conversation about {image}.\n')
+            continue
+        chat.ask(line)
+        write('MiniGPT-4: ')
+        print_stream(chat.stream_answer(), write)
+
+
+def read_lines(prompt: str = 'You: ') -> Iterator[str]:
+    """Lines typed by the user until end of input or Ctrl-C."""
+    while True:
+        try:
+            yield input(prompt)
+        except (EOFError, KeyboardInterrupt):
+            return
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    args = parse_args(argv)
+    chat = build_chat(args)
+
+    def write(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    chat_loop(chat, args.image, read_lines(), write)
+
+
+if __name__ == '__main__':
+    main()
