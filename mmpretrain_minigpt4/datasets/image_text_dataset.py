@@ -6,7 +6,7 @@ from typing import Any, Optional
 import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 BAD_SAMPLE_POLICIES = ('error', 'skip')
 
@@ -44,7 +44,9 @@ def decode_image(data: bytes, location: str) -> np.ndarray:
     try:
         with Image.open(io.BytesIO(data)) as image:
             rgb = np.asarray(image.convert('RGB'))
-    except (OSError, SyntaxError, ValueError) as error:  # PIL's errors for bad files
+    except UnidentifiedImageError:
+        raise BadSampleError('corrupt image (no image format recognised)', location) from None
+    except (OSError, SyntaxError, ValueError) as error:  # PIL's errors for damaged files
         raise BadSampleError(f'corrupt image ({error})', location) from None
     return np.ascontiguousarray(rgb[..., ::-1])
 
