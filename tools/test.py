@@ -9,7 +9,6 @@ metrics at the end.
 import argparse
 import os
 import os.path as osp
-import sys
 from copy import deepcopy
 from typing import Dict, List, Optional
 
@@ -125,4 +124,4 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
 
 
 if __name__ == '__main__':
-    sys.exit(main() and 0)
+    main()

@@ -5,8 +5,10 @@ import mmpretrain_minigpt4  # noqa: F401  (compat fixes before mmpretrain module
 
 from .datasets import VizWizAllQuestions
 from .hooks import PredictionVisualizationHook
-from .metrics import DumpPredictions, GQAAccuracy, OfflineCOCOCaption, ScienceQAAccuracy, VSRAcc
+from .metrics import (DumpPredictions, GQAAccuracy, OfflineCOCOCaption, ScienceQAAccuracy,
+                      VQAEvalAcc, VSRAcc)
 from .transforms import FormatMultipleChoiceQuestion
 
 __all__ = ['DumpPredictions', 'FormatMultipleChoiceQuestion', 'GQAAccuracy', 'OfflineCOCOCaption',
-           'PredictionVisualizationHook', 'ScienceQAAccuracy', 'VSRAcc', 'VizWizAllQuestions']
+           'PredictionVisualizationHook', 'ScienceQAAccuracy', 'VQAEvalAcc', 'VSRAcc',
+           'VizWizAllQuestions']

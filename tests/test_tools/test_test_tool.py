@@ -54,11 +54,11 @@ SCIENCEQA_101 = ('Question: Which of these is used to travel into space?\n'
 BENCHMARKS = {
     'vqav2': (['helmet', 'yes', 'cat', 'one', 'space shuttle'],
               vicuna_prompt(SHORT + 'What is the woman holding?'),
-              # 8/10 humans, 10/10, 9/10, 'one'->'1' (10/10), 2/10 -> min(1, n/3)
-              {'VQA/acc': (1 + 1 + 1 + 1 + 2 / 3) / 5 * 100}),
+              # 8/10 humans, 10/10, 9/10, 'one'->'1' (10/10): 1; 2/10: 0.6 (official averaging)
+              {'VQA/acc': (1 + 1 + 1 + 1 + 0.6) / 5 * 100}),
     'okvqa': (['mice', 'Coffee.', 'colombia'],
               vicuna_prompt(SHORT + 'What do these animals like to chase?'),
-              {'VQA/acc': (2 / 3 + 1 + 2 / 3) / 3 * 100}),
+              {'VQA/acc': (0.6 + 1 + 0.6) / 3 * 100}),
     'gqa': (['Orange', 'no', 'a saucer'], vicuna_prompt(SHORT + 'What color is the suit?'),
             {'GQA/acc': 2 / 3 * 100}),
     'vsr': (['True', 'true', 'False.'],
@@ -72,8 +72,8 @@ BENCHMARKS = {
                        'ScienceQA/acc_grade_1_6': 100.0, 'ScienceQA/acc_grade_7_12': 0.0}),
     'textvqa': (['USA', 'no text'],
                 vicuna_prompt(SHORT + 'what letters are written on the rocket?'),
-                {'VQA/acc': (1 + 2 / 3) / 2 * 100}),
-    # The unanswerable question counts (mmpretrain's VizWiz dataset drops it).
+                {'VQA/acc': (1 + 0.6) / 2 * 100}),
+    # The unanswerable question counts (mmpretrain's VizWiz dataset drops it); min(1, n/3).
     'vizwiz': (['coffee', 'unanswerable', 'dog'],
                vicuna_prompt("The question is 'What is in this cup?' Based on the image, answer "
                              'the question with a single word or phrase. and reply '

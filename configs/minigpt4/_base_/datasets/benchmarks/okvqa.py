@@ -14,4 +14,4 @@ test_dataloader = dict(
         question_file='annotations/OpenEnded_mscoco_val2014_questions.json',
         ann_file='annotations/mscoco_val2014_annotations.json',
         pipeline={{_base_.vqa_test_pipeline}}))
-test_evaluator = dict(type='VQAAcc')
+test_evaluator = dict(type='VQAEvalAcc')

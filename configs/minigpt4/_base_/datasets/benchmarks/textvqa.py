@@ -12,4 +12,4 @@ test_dataloader = dict(
         data_prefix='images/train_images',
         ann_file='annotations/TextVQA_0.5.1_val.json',
         pipeline={{_base_.vqa_test_pipeline}}))
-test_evaluator = dict(type='VQAAcc')
+test_evaluator = dict(type='VQAEvalAcc')

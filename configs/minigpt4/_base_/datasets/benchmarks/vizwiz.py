@@ -16,4 +16,5 @@ test_dataloader = dict(
         data_prefix='val',
         ann_file='Annotations/val.json',
         pipeline={{_base_.vqa_test_pipeline}}))
+# mmpretrain's VQAAcc: min(1, #humans who gave the answer / 3), MiniGPT-v2's VizWiz scoring.
 test_evaluator = dict(type='VQAAcc')

@@ -16,4 +16,4 @@ test_dataloader = dict(
         question_file='annotations/v2_OpenEnded_mscoco_val2014_questions.json',
         ann_file='annotations/v2_mscoco_val2014_annotations.json',
         pipeline={{_base_.vqa_test_pipeline}}))
-test_evaluator = dict(type='VQAAcc')
+test_evaluator = dict(type='VQAEvalAcc')

@@ -1,0 +1,60 @@
+"""The benchmark input side: ScienceQA question text, VizWiz with all answers, prediction dumps."""
+import json
+import os.path as osp
+
+import pytest
+from mmpretrain.registry import DATASETS, METRICS, TRANSFORMS
+from mmpretrain.structures import DataSample
+
+import mmpretrain_minigpt4.evaluation  # noqa: F401
+
+DATA = osp.join(osp.dirname(osp.dirname(__file__)), 'data', 'benchmarks')
+
+
+def test_multiple_choice_question_text():
+    transform = TRANSFORMS.build(dict(type='FormatMultipleChoiceQuestion'))
+    results = transform(dict(question='Which is a mammal?', choices=['frog', 'cat'],
+                             hint='Look at the fur.'))
+    assert results['question'] == (
+        'Context: Look at the fur.\nQuestion: Which is a mammal?\nOptions: (A) frog (B) cat\n'
+        "Answer with the option's letter from the given choices directly.")
+    assert transform(dict(question='Q?', choices=['x'], hint=''))['question'].startswith(
+        'Question: Q?\nOptions: (A) x\n')
+    with pytest.raises(ValueError, match="1 to 5 choices, got 6 for question 'Q6'"):
+        transform(dict(question='Q6', choices=list('abcdef')))
+
+
+def test_vizwiz_keeps_unanswerable_questions_and_all_answers():
+    kwargs = dict(data_root=osp.join(DATA, 'vizwiz'), data_prefix='val',
+                  ann_file='Annotations/val.json', pipeline=[])
+    ours = DATASETS.build(dict(type='VizWizAllQuestions', **kwargs))
+    theirs = DATASETS.build(dict(type='VizWiz', **kwargs))
+    assert len(theirs) == 2 and len(ours) == 3
+    unanswerable = ours[1]
+    assert unanswerable['question'] == 'What is the expiration date on this can?'
+    assert unanswerable['gt_answer'] == ['unanswerable', 'unsuitable']
+    assert unanswerable['gt_answer_weight'] == pytest.approx([0.8, 0.2])
+    # 'latte' was given with confidence 'maybe': mmpretrain drops it, the benchmark does not.
+    assert ours[0]['gt_answer'] == ['coffee', 'latte', 'cappuccino']
+    assert theirs[0]['gt_answer'] == ['coffee', 'cappuccino']
+    assert ours[0]['img_path'] == osp.join(DATA, 'vizwiz', 'val', 'VizWiz_val_00000000.jpg')
+
+
+def test_vizwiz_rejects_a_non_list_file(tmp_path):
+    (tmp_path / 'val.json').write_text(json.dumps({'questions': []}))
+    with pytest.raises(TypeError, match='val.json: expected the official VizWiz list'):
+        DATASETS.build(dict(type='VizWizAllQuestions', data_root=str(tmp_path), data_prefix='',
+                            ann_file='val.json'))
+
+
+def test_dump_predictions_writes_text_fields(tmp_path):
+    out = tmp_path / 'preds.json'
+    metric = METRICS.build(dict(type='DumpPredictions', out_file_path=str(out)))
+    sample = DataSample(question='What?', pred_answer='cat', gt_answer=['cat'])
+    sample.set_metainfo(dict(question_id=7, img_path='a.jpg'))
+    metric.process(None, [sample])
+    assert metric.compute_metrics(metric.results) == {}
+    assert json.loads(out.read_text()) == [dict(question_id=7, img_path='a.jpg', question='What?',
+                                                pred_answer='cat', gt_answer=['cat'])]
+    with pytest.raises(ValueError, match="'preds.txt'"):
+        METRICS.build(dict(type='DumpPredictions', out_file_path='preds.txt'))
