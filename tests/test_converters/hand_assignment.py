@@ -1,4 +1,4 @@
-"""The reference for converted checkpoints: official tensors copied into the plugin's modules by hand."""
+"""Reference for converted checkpoints: official tensors copied into the modules by hand."""
 import torch
 from conftest import real_photo
 
