@@ -8,10 +8,9 @@ the plugin is imported, changes that for the plugin's models only and hands
 every other model to mmpretrain unchanged.
 """
 import difflib
+import importlib
 from inspect import signature
 
-import mmpretrain
-import mmpretrain.apis
 import mmpretrain.apis.model as mmpretrain_model_api
 from mmengine.model import BaseModel
 from mmpretrain.apis import ModelHub
@@ -93,5 +92,7 @@ def install_inference_model() -> None:
     Code that ran ``from mmpretrain import inference_model`` before the plugin
     was imported keeps mmpretrain's original.
     """
-    for module in (mmpretrain, mmpretrain.apis, mmpretrain_model_api):
-        module.inference_model = inference_model
+    # By module name: while mmpretrain is importing (the autoload hook), its
+    # package attributes do not exist yet.
+    for name in ('mmpretrain', 'mmpretrain.apis', 'mmpretrain.apis.model'):
+        importlib.import_module(name).inference_model = inference_model
