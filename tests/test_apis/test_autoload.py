@@ -31,6 +31,6 @@ def test_mmpretrain_alone_gets_the_plugin(tmp_path):
 
 
 def test_explicit_import_with_the_hook_installed(tmp_path):
-    out = run_with_hook(tmp_path, "import mmpretrain_minigpt4, mmpretrain; "
-                        "print(mmpretrain.inference_model is mmpretrain_minigpt4.apis.inference_model)")
+    out = run_with_hook(tmp_path, "import mmpretrain_minigpt4, mmpretrain; print("
+                        "mmpretrain.inference_model is mmpretrain_minigpt4.apis.inference_model)")
     assert out == ['False', 'True', 'False']
