@@ -167,8 +167,13 @@ class Chat:
         model, tokenizer = self.model, self.model.tokenizer
         embeds, attention_mask, _ = model.embed_sequences(
             [model.prompt_token_ids(prompt)], self.image_tokens, left_pad=True)
+        settings = {**self.generation_cfg, **generation_overrides}
+        if not settings['do_sample']:
+            # Greedy / beam search ignores them; transformers would warn about each.
+            for key in ('top_p', 'temperature'):
+                settings.pop(key, None)
         config = GenerationConfig(
-            **{**self.generation_cfg, **generation_overrides},
+            **settings,
             bos_token_id=tokenizer.bos_id, eos_token_id=tokenizer.eos_id,
             pad_token_id=tokenizer.pad_id)
         stops = [s for s in (self.template.end_sym, self.template.sep) if s.strip()]

@@ -37,7 +37,6 @@ def unknown_model_error(name: str) -> ValueError:
 def _minigpt4_metainfo(model):
     """The plugin's ModelHub entry behind ``model`` (a name or a built model), else None."""
     if isinstance(model, str):
-        ModelHub._register_mmpretrain_models()
         if model.lower() not in ModelHub._models_dict:
             raise unknown_model_error(model)
         return ModelHub._models_dict[model.lower()] if is_minigpt4_model_name(model) else None

@@ -7,7 +7,8 @@ pipeline and batch with ``batch_size``):
   files (checkpoint and LLM directory), with errors naming the variable to set;
 - images may be paths, PIL images (RGB) or arrays (BGR, as everywhere in
   mmcv / mmpretrain); a missing file or a file that is not an image is a clear
-  error instead of mmcv's ``None``.
+  error instead of mmcv's ``None``; drawn results (``show_dir``) keep their
+  colours (mmpretrain draws arrays as RGB but reads them as BGR).
 """
 import os.path as osp
 from pathlib import Path
@@ -63,6 +64,13 @@ def image_sample(image: ImageInput) -> dict:
     return dict(img=array, img_shape=array.shape[:2], ori_shape=array.shape[:2])
 
 
+def drawable_image(image: ImageInput) -> Union[str, np.ndarray]:
+    """What mmpretrain's ``visualize`` draws right: a path string, or an RGB array."""
+    if isinstance(image, (str, Path)):
+        return str(image)
+    return np.ascontiguousarray(read_image(image)[..., ::-1])
+
+
 def check_local_files(model, pretrained: Union[bool, str], llm: dict = None) -> None:
     """Fail fast, naming the variable to set, when a plugin model's files are missing.
 
@@ -75,7 +83,7 @@ def check_local_files(model, pretrained: Union[bool, str], llm: dict = None) -> 
         return
     metainfo = ModelHub._models_dict[model.lower()]
     if pretrained is True:
-        metainfo.weights  # noqa: B018  (raises FileNotFoundError naming the variable)
+        _ = metainfo.weights  # resolving it raises FileNotFoundError naming the variable
     llm_cfg = {**Config.fromfile(metainfo.config).model.llm, **(llm or {})}
     metainfo.check_llm_directory(llm_cfg.get('name_or_path'))
 
@@ -102,6 +110,10 @@ class MiniGPT4CaptionInferencer(ImageCaptionInferencer):
         samples = (self.pipeline(image_sample(image)) for image in inputs)
         yield from map(default_collate, self._get_chunk_data(samples, batch_size))
 
+    def visualize(self, ori_inputs: list, preds: list, **kwargs):
+        """mmpretrain's drawing (``show``, ``show_dir``); it draws arrays as RGB."""
+        return super().visualize([drawable_image(image) for image in ori_inputs], preds, **kwargs)
+
 
 class MiniGPT4VQAInferencer(VisualQuestionAnsweringInferencer):
     """Answer questions: ``inferencer(image, question)`` -> ``[{'question', 'pred_answer'}]``.
@@ -126,3 +138,8 @@ class MiniGPT4VQAInferencer(VisualQuestionAnsweringInferencer):
         """Yield collated batches of ``{'inputs', 'data_samples'}`` with the questions."""
         samples = (self.pipeline({**item, **image_sample(item['img'])}) for item in inputs)
         yield from map(default_collate, self._get_chunk_data(samples, batch_size))
+
+    def visualize(self, ori_inputs: list, preds: list, **kwargs):
+        """mmpretrain's drawing (``show``, ``show_dir``); it draws arrays as RGB."""
+        drawable = [{**item, 'img': drawable_image(item['img'])} for item in ori_inputs]
+        return super().visualize(drawable, preds, **kwargs)

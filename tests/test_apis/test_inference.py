@@ -173,3 +173,16 @@ def test_built_models_by_metainfo():
     # Built without a name (no metainfo): mmpretrain's own behaviour.
     with pytest.raises(NotImplementedError, match='No available inferencer'):
         inference_model(build_tiny_model(), bgr('rocket'))
+
+
+def test_drawn_results_keep_their_colours(tmp_path):
+    photo = real_photo('coffee')
+    inferencer = MiniGPT4VQAInferencer(VQA, pretrained=False,
+                                       generation_cfg=dict(max_new_tokens=2))
+    inferencer([Image.fromarray(photo), bgr('coffee')], ['Hot?', 'Cold?'],
+               show_dir=str(tmp_path))
+    for name in ('0.png', '1.png'):
+        drawn = np.asarray(Image.open(tmp_path / name).convert('RGB'))
+        assert drawn.shape == photo.shape
+        # A corner far from the drawn text keeps the photo's RGB values.
+        assert np.array_equal(drawn[-20:, -20:], photo[-20:, -20:])
