@@ -12,7 +12,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, build_tiny_model
 
 TRAIN = osp.join(REPO_ROOT, 'tools/train.py')
 STAGE1_TINY = 'configs/minigpt4/stage1_pretrain_tiny.py'
@@ -104,6 +104,19 @@ def test_stage2_starts_from_a_stage1_checkpoint(tmp_path):
     stage2_weights = checkpoint(stage2, 1)['state_dict']
     for key in TRAINABLE:
         assert torch.equal(stage2_weights[key], stage1_weights[key]), key
+
+
+def test_frozen_weights_come_from_init_cfg(tmp_path):
+    frozen_model = build_tiny_model(seed=123, save_frozen_weights=True)
+    frozen = {k: v for k, v in frozen_model.state_dict().items() if not k.startswith('head.')}
+    torch.save(dict(state_dict=frozen), tmp_path / 'frozen.pth')
+    train(STAGE2_TINY, tmp_path / 'work', tmp_path, '--cfg-options', 'train_cfg.max_iters=1',
+          'model.init_cfg.type=Pretrained', f'model.init_cfg.checkpoint={tmp_path}/frozen.pth',
+          'model.save_frozen_weights=True')
+    trained = checkpoint(tmp_path / 'work', 1)['state_dict']
+    assert set(trained) == set(frozen) | TRAINABLE
+    for key, value in frozen.items():
+        assert torch.equal(trained[key], value), key
 
 
 def free_port():

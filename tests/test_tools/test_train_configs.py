@@ -121,6 +121,15 @@ def test_stage2_official_values(name):
     assert cfg.load_from.startswith('work_dirs/stage1_pretrain')
 
 
+@pytest.mark.parametrize('name', STAGE1[:3] + STAGE2[:3])
+def test_frozen_weights_are_loaded_at_init(name):
+    """Not by load_from / --resume: their checkpoints hold the projection only."""
+    init_cfg = load(name).model.init_cfg
+    assert init_cfg.type == 'Pretrained'
+    expected = 'eva-vit-g.pth' if 'llama2' in name else 'eva-vit-g_qformer.pth'
+    assert init_cfg.checkpoint == f'checkpoints/minigpt4_frozen_{expected}'
+
+
 @pytest.mark.parametrize('name', STAGE1 + STAGE2)
 def test_prompt_template_is_the_models(name):
     cfg = load(name)
