@@ -1,14 +1,14 @@
-"""Benchmark evaluation: metrics, a dataset, a prompt transform and a drawing hook that
+"""Benchmark evaluation: metrics, datasets, a prompt transform and a drawing hook that
 fix or complete mmpretrain's for the MiniGPT-4 benchmarks (all registered into
 mmpretrain's registries on import)."""
 import mmpretrain_minigpt4  # noqa: F401  (compat fixes before mmpretrain modules)
 
-from .datasets import VizWizAllQuestions
+from .datasets import OfficialGQA, OfficialVSR, VizWizAllQuestions
 from .hooks import PredictionVisualizationHook
 from .metrics import (DumpPredictions, GQAAccuracy, OfflineCOCOCaption, ScienceQAAccuracy,
                       VQAEvalAcc, VSRAcc)
 from .transforms import FormatMultipleChoiceQuestion
 
-__all__ = ['DumpPredictions', 'FormatMultipleChoiceQuestion', 'GQAAccuracy', 'OfflineCOCOCaption',
-           'PredictionVisualizationHook', 'ScienceQAAccuracy', 'VQAEvalAcc', 'VSRAcc',
-           'VizWizAllQuestions']
+__all__ = ['DumpPredictions', 'FormatMultipleChoiceQuestion', 'GQAAccuracy', 'OfficialGQA',
+           'OfficialVSR', 'OfflineCOCOCaption', 'PredictionVisualizationHook', 'ScienceQAAccuracy',
+           'VQAEvalAcc', 'VSRAcc', 'VizWizAllQuestions']

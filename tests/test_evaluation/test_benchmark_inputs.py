@@ -58,3 +58,38 @@ def test_dump_predictions_writes_text_fields(tmp_path):
                                                 pred_answer='cat', gt_answer=['cat'])]
     with pytest.raises(ValueError, match="'preds.txt'"):
         METRICS.build(dict(type='DumpPredictions', out_file_path='preds.txt'))
+
+
+def test_official_gqa_reads_the_released_dict_and_lavis_list(tmp_path):
+    ours = DATASETS.build(dict(type='OfficialGQA', data_root=osp.join(DATA, 'gqa'),
+                               data_prefix='images',
+                               ann_file='questions/testdev_balanced_questions.json'))
+    assert len(ours) == 3
+    first = ours.get_data_info(0)
+    assert (first['question_id'], first['image_id'], first['question'], first['gt_answer']) == (
+        '201000001', 'n100001', 'What color is the suit?', 'orange')
+    assert first['img_path'] == osp.join(DATA, 'gqa', 'images', 'n100001.jpg')
+
+    lavis = [dict(image='n100003.jpg', question='What is the cup sitting on?', answer='saucer')]
+    (tmp_path / 'lavis.json').write_text(json.dumps(lavis))
+    (tmp_path / 'broken.json').write_text(json.dumps({'7': {'imageId': 'n1', 'question': 'Q?'}}))
+    kwargs = dict(type='OfficialGQA', data_root=str(tmp_path), data_prefix='images')
+    assert DATASETS.build(dict(kwargs, ann_file='lavis.json')).get_data_info(0)['gt_answer'] == 'saucer'
+    with pytest.raises(KeyError, match=r"broken.json: question 7 lacks \['answer'\]"):
+        DATASETS.build(dict(kwargs, ann_file='broken.json'))
+
+
+def test_official_vsr_reads_the_released_jsonl(tmp_path):
+    ours = DATASETS.build(dict(type='OfficialVSR', data_root=osp.join(DATA, 'vsr'),
+                               data_prefix='images', ann_file='zeroshot/test.jsonl'))
+    infos = [ours.get_data_info(i) for i in range(len(ours))]
+    assert [(i['question'], i['gt_answer']) for i in infos] == [
+        ('The cat is facing the camera.', 'yes'), ('The cat is under the table.', 'no'),
+        ('The cup is on top of the saucer.', 'yes')]
+    assert infos[2]['img_path'] == osp.join(DATA, 'vsr', 'images', '000000100003.jpg')
+
+    (tmp_path / 'bad.jsonl').write_text(json.dumps(dict(image='a.jpg', caption='x', label=1)) + '\n'
+                                        + json.dumps(dict(image='b.jpg', caption='y')) + '\n')
+    with pytest.raises(ValueError, match='bad.jsonl:2: expected "image", "caption" and a 0/1'):
+        DATASETS.build(dict(type='OfficialVSR', data_root=str(tmp_path), data_prefix='',
+                            ann_file='bad.jsonl'))

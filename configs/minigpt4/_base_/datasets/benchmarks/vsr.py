@@ -1,7 +1,7 @@
-# VSR zero-shot test split as a list of {"image", "question": caption, "answer": bool}
-# (cambridgeltl/vsr_zeroshot test.jsonl with `caption` -> question, `label` -> answer):
-#   data/vsr/annotations/test.json
-#   data/vsr/images/*.jpg (COCO 2017 images)
+# VSR zero-shot test split, as released (cambridgeltl/visual-spatial-reasoning
+# data/splits/zeroshot/test.jsonl); the caption is the statement to judge:
+#   data/vsr/zeroshot/test.jsonl
+#   data/vsr/images/<image> (COCO 2017 train and val images in one folder)
 _base_ = ['./benchmark_runtime.py']
 
 benchmark_model = dict(
@@ -9,9 +9,9 @@ benchmark_model = dict(
 
 test_dataloader = dict(
     dataset=dict(
-        type='VSR',
+        type='OfficialVSR',
         data_root='data/vsr',
         data_prefix='images',
-        ann_file='annotations/test.json',
+        ann_file='zeroshot/test.jsonl',
         pipeline={{_base_.vqa_test_pipeline}}))
 test_evaluator = dict(type='VSRAcc')
