@@ -71,7 +71,7 @@ class Chat:
 
     Args:
         model (str | BaseModel | MiniGPT4CaptionInferencer): A model name, a
-            config path, a built model, or an inferencer to reuse.
+            config path, a model from ``get_model``, or an inferencer to reuse.
         pretrained (bool | str): As :class:`MiniGPT4CaptionInferencer`.
             Defaults to True (the model index checkpoint).
         max_length (int): Prompt tokens (image included) plus

@@ -9,6 +9,7 @@ every other model to mmpretrain unchanged.
 """
 import difflib
 import importlib
+import os.path as osp
 from inspect import signature
 
 import mmpretrain.apis.model as mmpretrain_model_api
@@ -30,8 +31,8 @@ def unknown_model_error(name: str) -> ValueError:
     """A 'no such model' error listing the registered names closest to ``name``."""
     close = difflib.get_close_matches(name.lower(), list(ModelHub._models_dict), n=5, cutoff=0.5)
     hint = f' Did you mean one of {close}?' if close else ''
-    return ValueError(f'Unknown model name {name!r}.{hint} '
-                      "List them with mmpretrain.list_models('minigpt-4*').")
+    return ValueError(f'Unknown model name {name!r}.{hint} List the names with '
+                      "mmpretrain.list_models() (MiniGPT-4: list_models('minigpt-4*')).")
 
 
 def _minigpt4_metainfo(model):
@@ -59,7 +60,7 @@ def inference_model(model, *args, **kwargs):
     """Run a model on images by name, as ``mmpretrain.inference_model``.
 
     For MiniGPT-4 models (``list_models('minigpt-4*')``): a single image gives
-    one result dict, a list gives a list; keyword arguments that the
+    one result dict, a list (or a directory) gives a list; keyword arguments that the
     inferencer call does not take (``pretrained``, ``device``, ``llm=dict(...)``
     and other ``model`` config keys) build the model.
 
@@ -82,7 +83,8 @@ def inference_model(model, *args, **kwargs):
     inferencer = inferencer_type(model, **init_kwargs)
     results = inferencer(*args, **kwargs)
     images = args[0] if args else kwargs.get('images')
-    return results if isinstance(images, (list, tuple)) else results[0]
+    many = isinstance(images, (list, tuple)) or (isinstance(images, str) and osp.isdir(images))
+    return results if many else results[0]
 
 
 def install_inference_model() -> None:

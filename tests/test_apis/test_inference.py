@@ -67,6 +67,13 @@ def test_a_list_gives_one_result_per_image_in_order(image_sensitive_checkpoint, 
     assert len({r['pred_caption'] for r in batched}) == 3  # so the order is checked too
 
 
+def test_a_directory_gives_a_list(tmp_path):
+    for name in ('rocket', 'coffee'):
+        Image.fromarray(real_photo(name)).save(tmp_path / f'{name}.png')
+    results = inference_model(CAPTION, str(tmp_path), generation_cfg=dict(max_new_tokens=2))
+    assert len(results) == 2 and all(isinstance(r['pred_caption'], str) for r in results)
+
+
 def test_vqa_by_name_returns_the_question_and_an_answer():
     result = inference_model(VQA, bgr('coffee'), 'What is in the cup?',
                              generation_cfg=dict(max_new_tokens=5))
