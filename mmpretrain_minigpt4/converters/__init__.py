@@ -11,6 +11,7 @@ from .minigpt4_checkpoint import (ConversionReport, build_image_side_model, chec
                                   convert_minigpt4_checkpoint, convert_qformer,
                                   convert_vision_encoder)
 from .minigpt4_projection import convert_minigpt4_projection
+from .minigptv2_lora import LoRAUpdate, lora_updates, merge_lora_into_llm
 from .mmpretrain_checkpoints import convert_mmpretrain_eva_vit, convert_mmpretrain_qformer
 from .source_checkpoint import load_source_state_dict
 
@@ -19,5 +20,6 @@ __all__ = [
     'load_source_state_dict', 'blocks_beyond_depth', 'convert_eva_vit', 'qformer_mapping',
     'convert_blip2_qformer', 'convert_minigpt4_projection', 'convert_mmpretrain_eva_vit',
     'convert_mmpretrain_qformer', 'convert_vision_encoder', 'convert_qformer',
-    'build_image_side_model', 'check_weights', 'ConversionReport', 'convert_minigpt4_checkpoint'
+    'build_image_side_model', 'check_weights', 'ConversionReport', 'convert_minigpt4_checkpoint',
+    'LoRAUpdate', 'lora_updates', 'merge_lora_into_llm'
 ]

@@ -145,7 +145,8 @@ def convert_minigpt4_checkpoint(model_cfg: dict,
                                 blip2: Optional[str] = None,
                                 minigpt4: Optional[str] = None,
                                 img_size: Optional[int] = None,
-                                dtype: str = 'keep') -> Tuple[dict, ConversionReport]:
+                                dtype: str = 'keep',
+                                lora_merged: bool = False) -> Tuple[dict, ConversionReport]:
     """One checkpoint of every non-LLM weight of the configured MiniGPT-4.
 
     Each file may also be mmpretrain's converted counterpart (recognised by its
@@ -164,6 +165,9 @@ def convert_minigpt4_checkpoint(model_cfg: dict,
             ``vision_encoder.img_size``; ``pos_embed`` is interpolated to it.
         dtype (str): 'keep' the files' dtypes, or cast floating-point tensors
             to 'float32', 'float16' or 'bfloat16'. Defaults to 'keep'.
+        lora_merged (bool): ``minigpt4`` is a MiniGPT-v2 file whose LLM LoRA
+            has been merged into the LLM directory (see
+            :func:`convert_minigpt4_projection`). Defaults to False.
 
     Returns:
         tuple: ``{'state_dict': ..., 'meta': ...}`` for MMEngine's
@@ -200,7 +204,7 @@ def convert_minigpt4_checkpoint(model_cfg: dict,
             report.defaulted.append(key)
     if minigpt4 is not None:
         weights.update(convert_minigpt4_projection(
-            load_source_state_dict(minigpt4, '--minigpt4'), minigpt4))
+            load_source_state_dict(minigpt4, '--minigpt4'), minigpt4, lora_merged))
     else:
         report.not_converted.append(PROJECTION_PREFIX)
         expected = {key: shape for key, shape in expected.items()

@@ -20,14 +20,18 @@ PROJECTION_MAPPING = KeyMapping(
     ))
 
 
-def convert_minigpt4_projection(state_dict: Dict[str, torch.Tensor],
-                                source: str) -> ConvertedWeights:
+def convert_minigpt4_projection(state_dict: Dict[str, torch.Tensor], source: str,
+                                lora_merged: bool = False) -> ConvertedWeights:
     """Map a MiniGPT-4 checkpoint's ``llama_proj`` onto ``head.proj.*``.
 
     Args:
         state_dict: The file's ``'model'`` (official) or ``'state_dict'``
             (mmpretrain's ``minigpt-4_linear_*.pth``) tensors.
         source (str): The file, for the report and errors.
+        lora_merged (bool): A MiniGPT-v2 file's LoRA weights of the LLM have
+            been merged into the LLM directory (``merge_minigptv2_lora.py``),
+            so they are dropped here. Without it they are an error: the model
+            would silently run without them. Defaults to False.
 
     Returns:
         ConvertedWeights: ``head.proj.weight`` and ``head.proj.bias``.
@@ -36,7 +40,10 @@ def convert_minigpt4_projection(state_dict: Dict[str, torch.Tensor],
         raise ConversionError(f'{source} is not a MiniGPT-4 checkpoint like '
                               f'pretrained_minigpt4_7b.pth: it has no {PROJECTION_MARKER!r}.')
     lora_keys = [key for key in state_dict if '.lora_' in key]
-    if lora_keys:
-        raise ConversionError(f'{source} holds LoRA weights of the LLM (e.g. {lora_keys[0]!r}): '
-                              'MiniGPT-v2 checkpoints are not supported by this converter.')
-    return PROJECTION_MAPPING.convert(state_dict, source)
+    if lora_keys and not lora_merged:
+        raise ConversionError(
+            f'{source} holds LoRA weights of the LLM (e.g. {lora_keys[0]!r}), as MiniGPT-v2 '
+            'checkpoints do: merge them into the LLM directory with '
+            'tools/model_converters/merge_minigptv2_lora.py, then convert with --lora-merged.')
+    merged = 'LoRA of the LLM (merged into the LLM directory by merge_minigptv2_lora.py)'
+    return PROJECTION_MAPPING.convert(state_dict, source, skip=dict.fromkeys(lora_keys, merged))

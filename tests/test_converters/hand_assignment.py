@@ -1,6 +1,20 @@
-"""Reference for converted checkpoints: official tensors copied into the modules by hand."""
+"""Reference for converted checkpoints: tiny configs, official tensors put into modules by hand."""
 import torch
-from conftest import real_photo
+from conftest import TINY_MODEL_CONFIG, real_photo
+from mmengine.config import Config
+
+# The tiny model as the Llama-2 / v2 variant: no Q-Former, 4 tokens merged.
+LLAMA2_VARIANT = dict(
+    neck=None,
+    head=dict(_delete_=True, type='TokenMergeProjectionHead', in_channels=32, out_channels=64,
+              num_merged_tokens=4))
+
+
+def tiny_model_cfg(**overrides) -> dict:
+    """The tiny config's ``model``, ``overrides`` merged in."""
+    cfg = Config.fromfile(TINY_MODEL_CONFIG)
+    cfg.merge_from_dict(dict(model=overrides))
+    return cfg.model.to_dict()
 
 
 def photo_batch(size: int = 224) -> torch.Tensor:

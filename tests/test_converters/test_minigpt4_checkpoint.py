@@ -2,27 +2,14 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import TINY_MODEL_CONFIG, build_tiny_model
+from conftest import build_tiny_model
 from fake_official_files import (fake_blip2_model, fake_eva_vit_g, fake_minigpt4_checkpoint,
                                  fake_mmpretrain_eva_vit, fake_mmpretrain_qformer,
                                  write_official_files)
-from hand_assignment import assign_by_hand, photo_batch
-from mmengine.config import Config
+from hand_assignment import LLAMA2_VARIANT, assign_by_hand, photo_batch, tiny_model_cfg
 from mmengine.runner import load_checkpoint
 
 from mmpretrain_minigpt4.converters import ConversionError, convert_minigpt4_checkpoint
-
-LLAMA2_VARIANT = dict(
-    neck=None,
-    head=dict(_delete_=True, type='TokenMergeProjectionHead', in_channels=32, out_channels=64,
-              num_merged_tokens=4))
-
-
-def tiny_model_cfg(**overrides) -> dict:
-    cfg = Config.fromfile(TINY_MODEL_CONFIG)
-    cfg.merge_from_dict(dict(model=overrides))
-    return cfg.model.to_dict()
-
 
 def convert_and_save(tmp_path, model_cfg, **files):
     checkpoint, report = convert_minigpt4_checkpoint(model_cfg, **files)

@@ -47,6 +47,9 @@ def parse_args(argv=None):
                         '(pos_embed is interpolated); use a config with the same size')
     parser.add_argument('--dtype', choices=DTYPES, default='keep',
                         help='dtype of floating-point tensors in the output (default: keep)')
+    parser.add_argument('--lora-merged', action='store_true',
+                        help='--minigpt4 is a MiniGPT-v2 checkpoint whose LLM LoRA has been merged '
+                        'into the LLM directory with merge_minigptv2_lora.py: drop it here')
     return parser.parse_args(argv)
 
 
@@ -56,7 +59,7 @@ def main(argv=None) -> None:
     try:
         checkpoint, report = convert_minigpt4_checkpoint(
             cfg.model, eva_vit=args.eva_vit, blip2=args.blip2, minigpt4=args.minigpt4,
-            img_size=args.img_size, dtype=args.dtype)
+            img_size=args.img_size, dtype=args.dtype, lora_merged=args.lora_merged)
     except (ConversionError, FileNotFoundError) as error:
         sys.exit(f'error: {error}')
     checkpoint['meta']['config'] = args.config
