@@ -1,15 +1,14 @@
 """Evaluate a MiniGPT-4 config on its test set: ``python tools/test.py CONFIG [CHECKPOINT]``.
 
 mmpretrain's ``tools/test.py`` with the plugin imported first, an optional
-checkpoint (the frozen parts come from their own files; a random tiny model
-needs none), predictions dumped as JSON/pickle by ``--out``, images drawn with
+checkpoint (the LLM comes from its own directory; a random tiny model needs
+none), predictions dumped as JSON/pickle/YAML by ``--out``, images drawn with
 their caption or question and answer by ``--show-dir``, and a table of the
-metrics at the end.
+metrics at the end. See docs/evaluation.md.
 """
 import argparse
 import os
 import os.path as osp
-from copy import deepcopy
 from typing import Dict, List, Optional
 
 import mmpretrain_minigpt4  # noqa: F401  (compat fixes and registration before mmengine builds)
@@ -27,8 +26,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('config', help='test config file path')
     parser.add_argument(
         'checkpoint', nargs='?', default=NO_CHECKPOINT,
-        help="checkpoint file to load (MiniGPT-4 projection weights); omit or 'none' to test "
-        'the weights the config builds')
+        help="converted MiniGPT-4 checkpoint (docs/converting_weights.md); omit or 'none' to "
+        'test the weights the config builds')
     parser.add_argument('--work-dir', help='directory for logs and the metrics file')
     parser.add_argument(
         '--out', help='file (.json, .pkl or .yaml) to write the predictions (or metrics) to')

@@ -74,7 +74,8 @@ def test_official_gqa_reads_the_released_dict_and_lavis_list(tmp_path):
     (tmp_path / 'lavis.json').write_text(json.dumps(lavis))
     (tmp_path / 'broken.json').write_text(json.dumps({'7': {'imageId': 'n1', 'question': 'Q?'}}))
     kwargs = dict(type='OfficialGQA', data_root=str(tmp_path), data_prefix='images')
-    assert DATASETS.build(dict(kwargs, ann_file='lavis.json')).get_data_info(0)['gt_answer'] == 'saucer'
+    lavis_dataset = DATASETS.build(dict(kwargs, ann_file='lavis.json'))
+    assert lavis_dataset.get_data_info(0)['gt_answer'] == 'saucer'
     with pytest.raises(KeyError, match=r"broken.json: question 7 lacks \['answer'\]"):
         DATASETS.build(dict(kwargs, ann_file='broken.json'))
 

@@ -28,8 +28,8 @@ def fixed_predictions():
 
 def test_scores_equal_pycocoevalcap_and_spice_is_skipped_with_a_notice(monkeypatch):
     # As offline here; also where someone installed the jars.
-    monkeypatch.setattr(offline_coco_caption, 'spice_jars_missing',
-                        lambda: ['/site-packages/pycocoevalcap/spice/lib/stanford-corenlp-3.6.0.jar'])
+    missing = ['/site-packages/pycocoevalcap/spice/lib/stanford-corenlp-3.6.0.jar']
+    monkeypatch.setattr(offline_coco_caption, 'spice_jars_missing', lambda: missing)
     metric = METRICS.build(dict(type='OfflineCOCOCaption', ann_file=GT_FILE))
     # A duplicate prediction for one image (e.g. from distributed padding) is dropped.
     results = fixed_predictions() + [dict(image_id=100001, caption='ignored duplicate')]

@@ -23,7 +23,8 @@ SHORT = 'Based on the image, respond to this question with a short answer: '
 
 
 def load_test_tool():
-    spec = importlib.util.spec_from_file_location('test_tool', osp.join(REPO_ROOT, 'tools', 'test.py'))
+    path = osp.join(REPO_ROOT, 'tools', 'test.py')
+    spec = importlib.util.spec_from_file_location('test_tool', path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -148,8 +149,8 @@ def test_out_dumps_predictions_and_show_dir_draws_them(tmp_path, monkeypatch, sc
     # Same image, different question/answer: the text box differs, the rest is the photo.
     first, second = (np.asarray(Image.open(show_dir / n).convert('RGB'), dtype=np.int16)
                      for n in drawn[:2])
-    photo = np.asarray(Image.open(osp.join(REPO_ROOT, 'tests/data/benchmarks/gqa/images/n100001.jpg'))
-                       .convert('RGB').resize((224, 224), Image.BICUBIC), dtype=np.int16)
+    photo = Image.open(osp.join(REPO_ROOT, 'tests/data/benchmarks/gqa/images/n100001.jpg'))
+    photo = np.asarray(photo.convert('RGB').resize((224, 224), Image.BICUBIC), dtype=np.int16)
     assert first.shape == photo.shape == (224, 224, 3)
     assert np.abs(first - second)[:30].mean() > 5  # the drawn question and answer
     assert np.abs(first - photo)[-60:].mean() < 5  # drawn in RGB order, photo untouched below

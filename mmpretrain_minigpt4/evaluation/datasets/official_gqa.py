@@ -1,4 +1,4 @@
-"""GQA from the official question files (``{question_id: {"imageId", "question", "answer", ...}}``)."""
+"""GQA from the official question files (``{question_id: {"imageId", "question", ...}}``)."""
 from typing import List
 
 import mmengine

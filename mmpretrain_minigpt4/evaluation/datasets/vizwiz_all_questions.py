@@ -34,7 +34,8 @@ class VizWizAllQuestions(VizWiz):
             if 'answers' in ann:
                 answers = [item['answer'] for item in ann['answers']]
                 if not answers:
-                    raise ValueError(f'{self.ann_file}: {ann["image"]} has an empty `answers` list.')
+                    raise ValueError(
+                        f'{self.ann_file}: {ann["image"]} has an empty `answers` list.')
                 count = Counter(answers)
                 data_info['gt_answer'] = list(count)
                 data_info['gt_answer_weight'] = [n / len(answers) for n in count.values()]

@@ -5,5 +5,5 @@ from .scienceqa_accuracy import ScienceQAAccuracy, parse_choice
 from .vqa_eval_acc import VQAEvalAcc
 from .vsr_acc import VSRAcc
 
-__all__ = ['DumpPredictions', 'GQAAccuracy', 'OfflineCOCOCaption', 'ScienceQAAccuracy', 'VQAEvalAcc',
-           'VSRAcc', 'parse_choice', 'score_captions']
+__all__ = ['DumpPredictions', 'GQAAccuracy', 'OfflineCOCOCaption', 'ScienceQAAccuracy',
+           'VQAEvalAcc', 'VSRAcc', 'parse_choice', 'score_captions']

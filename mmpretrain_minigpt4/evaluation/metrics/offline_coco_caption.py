@@ -1,4 +1,4 @@
-"""COCO caption scores computed offline: BLEU-1..4, METEOR, ROUGE-L, CIDEr (and SPICE if installed)."""
+"""COCO caption scores offline: BLEU-1..4, METEOR, ROUGE-L, CIDEr (and SPICE if installed)."""
 import os.path as osp
 import shutil
 from typing import Dict, List, Optional, Sequence
@@ -49,9 +49,10 @@ def score_captions(references: Dict[int, List[str]], predictions: Dict[int, str]
     if unknown:
         raise ValueError(f'Unknown caption scorers {unknown}; choose from {list(ALL_SCORERS)}.')
     if set(references) != set(predictions):
-        raise ValueError('Captions to score need the same image ids in references and '
-                         f'predictions; only in references: {sorted(set(references) - set(predictions))[:5]}, '
-                         f'only in predictions: {sorted(set(predictions) - set(references))[:5]}.')
+        only_refs = sorted(set(references) - set(predictions))[:5]
+        only_preds = sorted(set(predictions) - set(references))[:5]
+        raise ValueError('Captions to score need the same image ids in references and predictions; '
+                         f'only in references: {only_refs}, only in predictions: {only_preds}.')
     if shutil.which('java') is None:
         raise RuntimeError(JAVA_HELP)
     if 'SPICE' in scorers and spice_jars_missing():

@@ -42,7 +42,8 @@ class VQAEvalAcc(VQAAcc):
         accuracies = []
         for result in results:
             counts = [w * self.num_answers for w in result['gt_answer_weight']]
-            if any(abs(c - round(c)) > 1e-6 for c in counts) or round(sum(counts)) != self.num_answers:
+            whole = all(abs(c - round(c)) < 1e-6 for c in counts)
+            if not whole or round(sum(counts)) != self.num_answers:
                 raise ValueError(
                     f'VQAEvalAcc expects {self.num_answers} human answers per question; answer '
                     f'weights {result["gt_answer_weight"]} of {result["gt_answer"]} do not fit '

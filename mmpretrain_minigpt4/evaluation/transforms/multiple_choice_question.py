@@ -49,4 +49,5 @@ class FormatMultipleChoiceQuestion(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(options={self.options}, instruction={self.instruction!r})'
+        return (f'{self.__class__.__name__}(options={self.options}, '
+                f'instruction={self.instruction!r})')

@@ -1,5 +1,8 @@
-# The vqav2 benchmark with the CPU-tiny random model on its mini split in tests/data (for tests).
-_base_ = ['../../_base_/models/minigpt4_tiny.py', '../../_base_/datasets/benchmarks/vqav2.py']
+# vqav2 with the CPU-tiny random model on its mini split (for tests).
+_base_ = [
+    '../../_base_/models/minigpt4_tiny.py',
+    '../../_base_/datasets/benchmarks/vqav2.py',
+]
 
 model = {{_base_.benchmark_model}}
 test_dataloader = dict(num_workers=0, dataset=dict(data_root='tests/data/benchmarks/vqav2'))
