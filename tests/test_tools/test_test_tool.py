@@ -9,6 +9,8 @@ slow; tests/test_evaluation checks it). NEEDS JAVA for the caption run.
 import importlib.util
 import json
 import os.path as osp
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -189,3 +191,22 @@ def test_metrics_table():
         '| VQA/acc | 93.3333 |',
         '| n       |       3 |',
         '+---------+---------+'])
+
+
+def test_command_line_prints_the_metrics_table(tmp_path):
+    """As users run it: a fresh interpreter, the plugin imported by the tool itself."""
+    config = osp.join(TINY_CONFIGS, 'minigpt4_tiny_scienceqa-img.py')
+    done = subprocess.run(
+        [sys.executable, osp.join(REPO_ROOT, 'tools', 'test.py'), config, 'none',
+         '--work-dir', str(tmp_path), '--out', str(tmp_path / 'preds.json'), '--no-pin-memory'],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    table = done.stdout[done.stdout.index('| metric'):]
+    assert '| ScienceQA/all_acc ' in table and '| ScienceQA/acc_has_image ' in table
+    with open(tmp_path / 'preds.json') as f:
+        records = json.load(f)
+    assert [r['image_id'] for r in records] == ['101', '103']
+    assert records[1]['question'].startswith(
+        'Context: Animals in cold places often have thick fur. The picture shows a tabby cat.\n'
+        "Question: Which animal's fur is better adapted to a cold place?\n"
+        'Options: (A) arctic fox (B) tabby cat\n')
