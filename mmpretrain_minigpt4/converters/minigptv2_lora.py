@@ -134,12 +134,18 @@ def merge_lora_into_llm(llm_dir: str, updates: Dict[str, LoRAUpdate], out_dir: s
             shutil.copy2(osp.join(llm_dir, name), osp.join(out_dir, name))
 
     remaining = dict(updates)
+    # A checkpoint with LoRA on some q_proj but not all is truncated or of
+    # another model: every layer's weight of each adapted kind must be updated.
+    adapted_kinds = {_layer_kind(key) for key in updates}
+    not_adapted = []
     for name in weight_files:
         path = osp.join(llm_dir, name)
         if safetensors:
             tensors = load_file(path)
         else:
             tensors = torch.load(path, map_location='cpu', weights_only=True)
+        not_adapted += [key for key in tensors
+                        if key not in updates and _layer_kind(key) in adapted_kinds]
         for key in [key for key in tensors if key in remaining]:
             update, weight = remaining.pop(key), tensors[key]
             delta = update.delta()
@@ -157,4 +163,14 @@ def merge_lora_into_llm(llm_dir: str, updates: Dict[str, LoRAUpdate], out_dir: s
         raise ConversionError(f'{llm_dir} has no {key!r} for LoRA {remaining[key].origin} '
                               f'({len(remaining)} LoRA targets missing): is it the LLM the '
                               'checkpoint was trained on?')
+    if not_adapted:
+        total = len(updates) + len(not_adapted)
+        raise ConversionError(f'The LoRA covers {len(updates)} of {total} weights of its kinds '
+                              f'in {llm_dir}: none for '
+                              f'{sorted(not_adapted)[:3]}. Is the checkpoint complete?')
     return sorted(updates)
+
+
+def _layer_kind(key: str) -> str:
+    """``model.layers.7.self_attn.q_proj.weight`` -> ``model.layers.{n}.self_attn.q_proj.weight``"""
+    return re.sub(r'\.\d+\.', '.{n}.', key)

@@ -105,6 +105,16 @@ def test_lora_errors_name_the_file_and_key(tmp_path):
         merge_lora_into_llm(base_dir, lora_updates(deeper, 'v2.pth'), osp.join(tmp_path, 'b'))
 
 
+def test_lora_missing_for_some_layers_is_an_error(tmp_path):
+    base_dir = osp.join(tmp_path, 'base')
+    save_tiny_llm(base_dir, True)
+    partial = {k: v for k, v in fake_minigptv2_model().items()
+               if 'layers.1.self_attn.v_proj' not in k}
+    with pytest.raises(ConversionError, match=r"The LoRA covers 3 of 4 weights of its kinds in "
+                       r".*: none for \['model.layers.1.self_attn.v_proj.weight'\]"):
+        merge_lora_into_llm(base_dir, lora_updates(partial, 'v2.pth'), osp.join(tmp_path, 'out'))
+
+
 def test_checkpoint_converter_needs_the_lora_merged_first():
     sd = fake_minigptv2_model()
     with pytest.raises(ConversionError, match=r'v2.pth holds LoRA weights of the LLM .*'
