@@ -113,9 +113,9 @@ class ImageTextShardDataset(ImageTextDataset):
                                       location)
             text_bytes = _read_range(shard, data_info['text_offset'], data_info['text_size'],
                                      location)
-        text_member = (f"{data_info['shard']} (member "
-                       f"'{data_info['sample_key']}.{TEXT_EXTENSIONS[data_info['text_kind']]}')")
-        caption = _caption_from_member(text_bytes, text_member)
+        extension = TEXT_EXTENSIONS[data_info['text_kind']]
+        text_member = f"{data_info['shard']} (member '{data_info['sample_key']}.{extension}')"
+        caption = _caption_from_member(text_bytes, extension, text_member)
         img = decode_image(image_bytes, location)
         return dict(
             data_info,
@@ -133,13 +133,13 @@ def _read_range(shard, offset: int, size: int, location: str) -> bytes:
     return data
 
 
-def _caption_from_member(data: bytes, location: str):
-    """The caption in a ``.txt`` member (all of it) or a ``.json`` one (its ``caption``)."""
+def _caption_from_member(data: bytes, extension: str, location: str):
+    """The caption in a ``txt`` member (all of it) or a ``json`` one (its ``caption``)."""
     try:
         text = data.decode('utf-8')
     except UnicodeDecodeError as error:
         raise BadSampleError(f'text is not UTF-8 ({error})', location) from None
-    if location.endswith(".txt')"):
+    if extension == 'txt':
         return text
     try:
         metadata = json.loads(text)

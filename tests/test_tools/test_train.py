@@ -90,33 +90,30 @@ def test_interrupted_run_resumes_to_the_same_weights(stage2_run, tmp_path):
         assert torch.equal(got['optimizer']['state'][index]['exp_avg'], state['exp_avg'])
 
 
-def test_stage2_starts_from_a_stage1_checkpoint(tmp_path):
+def test_stage2_starts_from_a_stage1_checkpoint_and_the_frozen_file(tmp_path):
+    """As a real stage 2: frozen weights from init_cfg, the projection from load_from."""
     stage1 = tmp_path / 'stage1'
     train(STAGE1_TINY, stage1, tmp_path, '--cfg-options', 'train_cfg.max_iters=2')
     stage1_weights = checkpoint(stage1, 2)['state_dict']
     assert set(stage1_weights) == TRAINABLE
+    frozen_model = build_tiny_model(seed=123, save_frozen_weights=True)
+    frozen = {k: v for k, v in frozen_model.state_dict().items() if not k.startswith('head.')}
+    torch.save(dict(state_dict=frozen), tmp_path / 'frozen.pth')
+
     stage2 = tmp_path / 'stage2'
     # lr 0: the one stage-2 step leaves the loaded projection as it is.
     result = train(STAGE2_TINY, stage2, tmp_path, '--cfg-options',
                    f'load_from={stage1}/iter_2.pth', 'optim_wrapper.optimizer.lr=0',
-                   'train_cfg.max_iters=1')
+                   'train_cfg.max_iters=1', 'model.init_cfg.type=Pretrained',
+                   f'model.init_cfg.checkpoint={tmp_path}/frozen.pth',
+                   'model.save_frozen_weights=True')
     assert f'Load checkpoint from {stage1}/iter_2.pth' in result.stdout + result.stderr
     stage2_weights = checkpoint(stage2, 1)['state_dict']
+    assert set(stage2_weights) == set(frozen) | TRAINABLE
     for key in TRAINABLE:
         assert torch.equal(stage2_weights[key], stage1_weights[key]), key
-
-
-def test_frozen_weights_come_from_init_cfg(tmp_path):
-    frozen_model = build_tiny_model(seed=123, save_frozen_weights=True)
-    frozen = {k: v for k, v in frozen_model.state_dict().items() if not k.startswith('head.')}
-    torch.save(dict(state_dict=frozen), tmp_path / 'frozen.pth')
-    train(STAGE2_TINY, tmp_path / 'work', tmp_path, '--cfg-options', 'train_cfg.max_iters=1',
-          'model.init_cfg.type=Pretrained', f'model.init_cfg.checkpoint={tmp_path}/frozen.pth',
-          'model.save_frozen_weights=True')
-    trained = checkpoint(tmp_path / 'work', 1)['state_dict']
-    assert set(trained) == set(frozen) | TRAINABLE
     for key, value in frozen.items():
-        assert torch.equal(trained[key], value), key
+        assert torch.equal(stage2_weights[key], value), key
 
 
 def free_port():
