@@ -19,6 +19,7 @@ from .source_checkpoint import load_source_state_dict
 LLM_PREFIX = 'llm.'
 PROJECTION_PREFIX = 'head.'
 DTYPES = ('keep', 'float32', 'float16', 'bfloat16')
+DEFAULT_INIT = 'default init'
 _MAX_LISTED_PROBLEMS = 20
 
 
@@ -106,6 +107,17 @@ def convert_qformer(state_dict: Dict[str, torch.Tensor], source: str) -> Convert
     if any(key.startswith(MMPRETRAIN_QFORMER_ROOT + '.') for key in state_dict):
         return convert_mmpretrain_qformer(state_dict, source)
     return convert_blip2_qformer(state_dict, source)
+
+
+def add_default_ln_vision(weights: ConvertedWeights, expected: Dict[str, torch.Size]) -> List[str]:
+    """Write ``ln_vision`` at its init (weight 1, bias 0), as the official
+    Llama-2 model, which loads no BLIP-2 file, computes with it."""
+    keys = []
+    for name, value in (('weight', torch.ones), ('bias', torch.zeros)):
+        key = 'ln_vision.' + name
+        weights.add(key, value(expected[key]), KeyOrigin(DEFAULT_INIT, key))
+        keys.append(key)
+    return keys
 
 
 def check_weights(weights: ConvertedWeights, expected: Dict[str, torch.Size]) -> None:
@@ -198,10 +210,7 @@ def convert_minigpt4_checkpoint(model_cfg: dict,
                 f'The config has no Q-Former (model.neck is None), so --blip2 {blip2} has '
                 'nothing to load; its ln_vision must not be used either: the official '
                 'Llama-2 MiniGPT-4 keeps ln_vision at its default init.')
-        for name, value in (('weight', torch.ones), ('bias', torch.zeros)):
-            key = 'ln_vision.' + name
-            weights.add(key, value(expected[key]), KeyOrigin('default init', key))
-            report.defaulted.append(key)
+        report.defaulted = add_default_ln_vision(weights, expected)
     if minigpt4 is not None:
         weights.update(convert_minigpt4_projection(
             load_source_state_dict(minigpt4, '--minigpt4'), minigpt4, lora_merged))
@@ -218,8 +227,8 @@ def convert_minigpt4_checkpoint(model_cfg: dict,
         state_dict = {key: tensor.to(getattr(torch, dtype)) if tensor.is_floating_point()
                       else tensor for key, tensor in state_dict.items()}
         weights.notes.append(f'floating-point tensors cast to {dtype}')
-    for key, origin in weights.origins.items():
-        if origin.source != 'default init':
+    for origin in weights.origins.values():
+        if origin.source != DEFAULT_INIT:
             report.mapped[origin.source] = report.mapped.get(origin.source, 0) + 1
     report.dropped = weights.dropped
     report.notes = weights.notes
