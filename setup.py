@@ -1,5 +1,21 @@
 """Install the MiniGPT-4 plugin for mmpretrain / MMEngine."""
+import os.path as osp
+
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
+
+AUTOLOAD_PTH = 'mmpretrain_minigpt4_autoload.pth'
+
+
+class BuildWithAutoload(build_py):
+    """Also put the autoload ``.pth`` at the wheel's root (site-packages), so that
+    ``from mmpretrain import inference_model`` serves this plugin's models without
+    ``import mmpretrain_minigpt4``. (Editable installs: tools/setup_env.sh copies it.)"""
+
+    def run(self):
+        super().run()
+        self.copy_file(AUTOLOAD_PTH, osp.join(self.build_lib, AUTOLOAD_PTH))
+
 
 setup(
     name='mmpretrain-minigpt4',
@@ -9,6 +25,8 @@ setup(
     long_description_content_type='text/markdown',
     python_requires='>=3.10',
     packages=find_packages(include=['mmpretrain_minigpt4', 'mmpretrain_minigpt4.*']),
+    py_modules=['mmpretrain_minigpt4_autoload'],
+    cmdclass={'build_py': BuildWithAutoload},
     install_requires=[
         'torch>=2.1',
         'mmengine==0.10.7',
@@ -28,5 +46,6 @@ setup(
             'wordllama',
             'scikit-image',
         ],
+        'demo': ['gradio>=6'],
     },
 )
