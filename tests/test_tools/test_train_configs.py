@@ -87,6 +87,8 @@ def test_official_optimiser_and_loop(name):
     assert cfg.param_scheduler[0].by_epoch is False
     assert cfg.default_hooks.checkpoint.by_epoch is False
     assert cfg.train_dataloader.collate_fn == dict(type='default_collate')
+    assert {'mmpretrain_minigpt4.datasets', 'mmpretrain_minigpt4.engine'} <= set(
+        cfg.custom_imports.imports)
 
 
 @pytest.mark.parametrize('name', STAGE1[:3])
@@ -201,3 +203,17 @@ def test_random_resized_crop_variant_by_inheritance(tmp_path):
     assert packed['inputs'].shape == (3, 224, 224)
     assert [t['type'] for t in cfg.train_dataloader.dataset.pipeline] == [
         'RandomResizedCrop', 'BuildInstructionPrompt', 'PackInputs']
+
+
+@pytest.mark.parametrize('arguments, message', [
+    (dict(by_epoch=True, end=10), 'per iteration: set by_epoch=False'),
+    (dict(), 'needs `end`, the total number of iterations'),
+    (dict(end=10, warmup_iters=10), r'warmup_iters=10 must lie in \[0, end - begin\)'),
+])
+def test_lr_scheduler_rejects_settings_it_cannot_follow(arguments, message):
+    init_default_scope('mmpretrain')
+    optim_wrapper = build_optim_wrapper(nn.Linear(2, 2), dict(optimizer=dict(type='AdamW', lr=1)))
+    settings = dict(type='LinearWarmupCosineLR', warmup_iters=2, warmup_start_lr=0.1, eta_min=0.5,
+                    optimizer=optim_wrapper)
+    with pytest.raises(ValueError, match=message):
+        PARAM_SCHEDULERS.build({**settings, **arguments})
