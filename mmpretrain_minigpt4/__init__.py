@@ -14,7 +14,7 @@ apply_compat_fixes()
 # with force=True below, is the one that stays, whatever the import order.
 import mmpretrain.models  # noqa: E402,F401
 
-from . import models  # noqa: E402,F401
+from . import datasets, engine, evaluation, models  # noqa: E402,F401
+from . import apis  # noqa: E402,F401  (registers the model names in mmpretrain's ModelHub)
 
 __version__ = '0.1.0'
-from . import apis  # noqa: E402,F401  (registers the model names in mmpretrain's ModelHub)
