@@ -93,7 +93,7 @@ class ImageTextShardDataset(ImageTextDataset):
         """Where the sample's members are (nothing is read here)."""
         info = {name: values[idx].item() for name, values in self.index.items()}
         info['shard'] = self.shard_paths[info.pop('shard_id')]
-        info['sample_key'] = info.pop('key')
+        info['sample_key'] = info.pop('key').decode('utf-8')
         info['sample_idx'] = idx
         return info
 
