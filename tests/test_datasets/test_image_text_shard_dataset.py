@@ -77,11 +77,11 @@ def test_stage1_pipeline_packs_prompt_and_cleaned_answer(mini_captions):
 def test_txt_member_is_used_without_json(tmp_path):
     write_tar(str(tmp_path / '00000.tar'), {
         'a.jpg': jpeg_bytes(), 'a.txt': b'A cup of coffee',
-        'chat-noir.jpg': jpeg_bytes('chelsea'), 'chat-noir.txt': b'ignored',
-        'chat-noir.json': b'{"caption": "A cat"}'})
+        'café-noir.jpg': jpeg_bytes('chelsea'), 'café-noir.txt': b'ignored',
+        'café-noir.json': b'{"caption": "A cat"}'})
     dataset = ImageTextShardDataset(shards='*.tar', data_root=str(tmp_path))
     assert [dataset[i]['gt_caption'] for i in range(2)] == ['A cup of coffee', 'A cat']
-    assert dataset[1]['sample_key'] == 'chat-noir'
+    assert dataset[1]['sample_key'] == 'café-noir'
     assert dataset[0]['img'].shape == (48, 64, 3)
 
 
