@@ -77,7 +77,7 @@ def set_dataloader_defaults(cfg: Config, pin_memory: bool, persistent_workers: b
 
 
 def use_cpu_distributed(cfg: Config) -> None:
-    """torchrun on CPU: gloo, and DDP without device ids.
+    """torchrun (``--launcher pytorch``) on CPU: gloo, and DDP without device ids.
 
     MMEngine's ``init_dist`` calls ``torch.cuda.set_device`` and its DDP
     wrapper passes ``device_ids=[LOCAL_RANK]``; both fail on CPU. The process
@@ -134,7 +134,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 def main(argv=None) -> None:
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
-    if args.launcher != 'none' and not torch.cuda.is_available():
+    if args.launcher == 'pytorch' and not torch.cuda.is_available():
         use_cpu_distributed(cfg)
     if 'runner_type' in cfg:
         from mmpretrain.registry import RUNNERS
