@@ -34,6 +34,7 @@ setup(
         'mmpretrain==1.2.0',
         'transformers>=4.50',
         'timm>=1.0',
+        'safetensors',
         'sentencepiece',
         'protobuf',
         'pycocotools',
