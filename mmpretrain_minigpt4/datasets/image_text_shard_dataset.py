@@ -44,8 +44,8 @@ class ImageTextShardDataset(ImageTextDataset):
             absolute shard patterns.
         on_bad_sample (str): ``'error'`` or ``'skip'``, see
             :class:`ImageTextDataset`. Defaults to 'error'.
-        **kwargs: Other :class:`mmengine.dataset.BaseDataset` arguments
-            (``test_mode``, ``lazy_init``, ``max_refetch``).
+        **kwargs: ``test_mode``, ``lazy_init``, ``max_refetch`` of
+            :class:`mmengine.dataset.BaseDataset`.
     """
 
     def __init__(self,
@@ -55,6 +55,10 @@ class ImageTextShardDataset(ImageTextDataset):
                  index_file: Optional[str] = None,
                  on_bad_sample: str = 'error',
                  **kwargs):
+        unsupported = sorted({'ann_file', 'data_prefix', 'filter_cfg', 'indices'} & set(kwargs))
+        if unsupported:
+            raise TypeError(f'{type(self).__name__} does not support {unsupported}: the shards '
+                            'are its annotations; select them with `shards`.')
         patterns = [shards] if isinstance(shards, str) else list(shards)
         self.shard_patterns = [osp.abspath(osp.join(osp.expanduser(data_root), p))
                                for p in patterns]

@@ -182,6 +182,11 @@ def test_skip_mode_trains_on_good_samples_and_logs_the_count(tmp_path):
     assert f'({dataset.num_skipped} skipped so far by this process' in log
 
 
+def test_subset_arguments_are_refused_not_ignored():
+    with pytest.raises(TypeError, match=r"does not support \['indices'\]"):
+        ImageTextShardDataset('*.tar', osp.join(MINI_DATA, 'laion'), indices=[0])
+
+
 def test_on_bad_sample_is_checked():
     with pytest.raises(ValueError, match="on_bad_sample must be one of"):
         ImageTextShardDataset('*.tar', MINI_DATA, on_bad_sample='ignore')
