@@ -82,3 +82,13 @@ def test_checkpoint_holds_only_trainable_weights():
     torch.testing.assert_close(other.head.proj.weight, model.head.proj.weight)
     full = build_tiny_model(save_frozen_weights=True).state_dict()
     assert 'llm.model.embed_tokens.weight' in full and 'neck.query_tokens' in full
+
+
+def test_runner_weight_init_keeps_loaded_frozen_weights():
+    """The Runner calls model.init_weights() before training: loaded weights must survive."""
+    model = build_tiny_model(save_frozen_weights=True)
+    loaded = build_tiny_model(seed=1, save_frozen_weights=True)
+    loaded.load_state_dict(model.state_dict())
+    loaded.init_weights()
+    for name, value in model.state_dict().items():
+        torch.testing.assert_close(loaded.state_dict()[name], value, msg=name)

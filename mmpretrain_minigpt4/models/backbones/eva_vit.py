@@ -59,6 +59,11 @@ class EVAViT(Eva):
             use_post_transformer_norm=False,
             use_fc_norm=False,
             drop_path_rate=drop_path_rate)
+        # timm initialised the weights above. MMEngine's BaseModule.init_weights
+        # (which the Runner calls before training) skips children marked as
+        # initialised; without this it would re-run timm's init and wipe weights
+        # loaded since the model was built.
+        self.is_init = True
 
     @property
     def img_size(self) -> tuple:
