@@ -12,7 +12,6 @@ import os.path as osp
 from typing import Dict, List, Optional
 
 import mmpretrain_minigpt4  # noqa: F401  (compat fixes and registration before mmengine builds)
-import mmpretrain_minigpt4.evaluation  # noqa: F401
 import mmengine
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.registry import RUNNERS

@@ -12,8 +12,6 @@ import os.path as osp
 import sys
 
 import mmpretrain_minigpt4  # noqa: F401,I001  (compat fixes + registries before mmengine use)
-import mmpretrain_minigpt4.datasets  # noqa: F401
-import mmpretrain_minigpt4.engine  # noqa: F401
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner

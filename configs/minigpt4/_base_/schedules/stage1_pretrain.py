@@ -5,12 +5,6 @@
 # runtime, whose hooks it changes (iteration-based checkpoints).
 _base_ = ['../default_runtime.py']
 
-# The plugin's training modules (datasets, transforms, samplers, the lr schedule),
-# so that a plain `Runner.from_cfg` finds them too.
-custom_imports = dict(
-    imports=['mmpretrain_minigpt4', 'mmpretrain_minigpt4.datasets', 'mmpretrain_minigpt4.engine'],
-    allow_failed_imports=False)
-
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05),

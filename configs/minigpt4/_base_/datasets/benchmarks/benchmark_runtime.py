@@ -1,12 +1,9 @@
-# What every benchmark shares: the runtime, the plugin's evaluation modules, a
+# What every benchmark shares: the runtime, a
 # test loop, a hook that draws predictions (`tools/test.py --show-dir`) and the
 # official evaluation decoding of MiniGPT-v2 (greedy, at most 20 new tokens,
 # no repetition penalty). A benchmark config applies `benchmark_model` to its
 # model: `model = {{_base_.benchmark_model}}`.
 _base_ = ['../../default_runtime.py']
-
-custom_imports = dict(
-    imports=['mmpretrain_minigpt4', 'mmpretrain_minigpt4.evaluation'], allow_failed_imports=False)
 
 default_hooks = dict(visualization=dict(type='PredictionVisualizationHook', enable=False))
 
