@@ -59,7 +59,7 @@ def test_json_has_every_measurement_for_ours_and_the_peer(run):
     vqa = results['vqa']
     assert vqa['ours_batched_equals_one_by_one'] is True
     assert (vqa['ours_batch_size'], vqa['peer_batch_size'], vqa['questions']) == (8, 1, 8)
-    assert len(vqa['prompt_tokens']) >= 6  # the questions really differ in length
+    assert len(set(vqa['prompt_tokens'])) >= 6  # the questions really differ in length
 
 
 def test_table_lists_ratios(run):

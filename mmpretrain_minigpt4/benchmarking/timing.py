@@ -1,0 +1,98 @@
+"""Timing and memory measurement: warm-up, device synchronisation, interleaved repeats."""
+import contextlib
+import statistics
+import time
+from typing import Callable, Dict, List, Optional
+
+import torch
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued device work (timings must include it)."""
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def time_interleaved(calls: Dict[str, Callable[[], object]], device: torch.device,
+                     repeats: int = 5, warmup: int = 1) -> Dict[str, List[float]]:
+    """Seconds per call of each callable, run in turn within every repeat.
+
+    Interleaving puts ours and the peer under the same machine load (other
+    processes, thermal state) in every repeat, so their ratio is fair even when
+    absolute timings drift. The order alternates between repeats.
+
+    Args:
+        calls (dict[str, callable]): Name -> zero-argument callable.
+        device (torch.device): Synchronised around every call.
+        repeats (int): Timed calls per callable. Defaults to 5.
+        warmup (int): Untimed calls per callable first. Defaults to 1.
+
+    Returns:
+        dict[str, list[float]]: Name -> the ``repeats`` durations in seconds.
+    """
+    for _ in range(warmup):
+        for call in calls.values():
+            call()
+    synchronize(device)
+    times = {name: [] for name in calls}
+    names = list(calls)
+    for repeat in range(repeats):
+        for name in (names if repeat % 2 == 0 else names[::-1]):
+            start = time.perf_counter()
+            calls[name]()
+            synchronize(device)
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def median(values: List[float]) -> float:
+    return statistics.median(values)
+
+
+def peak_memory_mb(fn: Callable[[], object], device: torch.device) -> Optional[float]:
+    """Peak device memory allocated while ``fn`` runs, in MiB (CUDA only, else None)."""
+    if device.type != 'cuda':
+        return None
+    synchronize(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    fn()
+    synchronize(device)
+    return torch.cuda.max_memory_allocated(device) / 2**20
+
+
+def saved_activations_mb(fn: Callable[[], object]) -> float:
+    """MiB of tensors autograd saves for the backward pass while ``fn`` runs.
+
+    Measurable on every device (CPU has no allocator statistics) and exactly
+    what gradient checkpointing or frozen-part ``no_grad`` reduce. Tensors
+    sharing storage are counted once.
+    """
+    storages = {}
+
+    def pack(tensor):
+        storage = tensor.untyped_storage()
+        storages[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        fn()
+    return sum(storages.values()) / 2**20
+
+
+@contextlib.contextmanager
+def count_generated_tokens(llm):
+    """Record, per ``llm.generate`` call, how many new tokens it produced (a list)."""
+    counts = []
+    generate = llm.generate
+
+    def counting_generate(*args, **kwargs):
+        output = generate(*args, **kwargs)
+        sequences = output if torch.is_tensor(output) else output.sequences
+        counts.append(sequences.shape[1])
+        return output
+
+    llm.generate = counting_generate
+    try:
+        yield counts
+    finally:
+        del llm.generate
