@@ -234,24 +234,23 @@ class MiniGPT4(BaseModel):
             tuple: ``inputs_embeds (B, L, D)``, ``attention_mask (B, L)`` and
             ``starts (B,)``, the index of each sample's first valid position.
         """
-        batch_size, num_image_tokens, _ = image_tokens.shape
+        num_image_tokens = image_tokens.shape[1]
         lengths = [len(b) + num_image_tokens + len(a) for b, a in segments]
         total = max(lengths)
+        # Rows are assembled as lists and sent to the device in one copy each: no
+        # per-sample kernel launches or host-device transfers.
+        ids, kinds, starts = [], [], []  # kinds: 0 padding, 1 text, 2 image
+        for (before, after), length in zip(segments, lengths):
+            padding = [0] * (total - length)
+            row_ids = before + [0] * num_image_tokens + after
+            row_kinds = [1] * len(before) + [2] * num_image_tokens + [1] * len(after)
+            ids.append(padding + row_ids if left_pad else row_ids + padding)
+            kinds.append(padding + row_kinds if left_pad else row_kinds + padding)
+            starts.append(len(padding) if left_pad else 0)
         device = image_tokens.device
-        text_ids = torch.zeros(batch_size, total, dtype=torch.long, device=device)
-        is_text = torch.zeros(batch_size, total, dtype=torch.bool, device=device)
-        is_image = torch.zeros_like(is_text)
-        starts = []
-        for row, ((before, after), length) in enumerate(zip(segments, lengths)):
-            start = total - length if left_pad else 0
-            image_at = start + len(before)
-            after_at = image_at + num_image_tokens
-            text_ids[row, start:image_at] = torch.tensor(before, dtype=torch.long)
-            text_ids[row, after_at:after_at + len(after)] = torch.tensor(after, dtype=torch.long)
-            is_text[row, start:image_at] = True
-            is_text[row, after_at:after_at + len(after)] = True
-            is_image[row, image_at:after_at] = True
-            starts.append(start)
+        text_ids = torch.tensor(ids, dtype=torch.long, device=device)
+        kinds = torch.tensor(kinds, dtype=torch.uint8, device=device)
+        is_text, is_image = kinds == 1, kinds == 2
         embeds = self.llm.get_input_embeddings()(text_ids)
         # Padding is a zero vector (as the official batched generate) and is masked.
         embeds = embeds * is_text.unsqueeze(-1).to(embeds.dtype)
@@ -284,11 +283,11 @@ class MiniGPT4(BaseModel):
             segments.append((before, after + target))
             targets.append(self.target_labels(target))
         embeds, attention_mask, _ = self.embed_sequences(segments, image_tokens, left_pad=False)
-        labels = torch.full(attention_mask.shape, IGNORE_INDEX, dtype=torch.long,
-                            device=embeds.device)
-        for row, (target, length) in enumerate(zip(targets, attention_mask.sum(1).tolist())):
-            labels[row, length - len(target):length] = torch.tensor(target, dtype=torch.long)
-        return embeds, attention_mask, labels
+        lengths = [len(b) + image_tokens.shape[1] + len(a) for b, a in segments]
+        total = max(lengths)
+        labels = [[IGNORE_INDEX] * (length - len(target)) + target + [IGNORE_INDEX] *
+                  (total - length) for target, length in zip(targets, lengths)]
+        return embeds, attention_mask, torch.tensor(labels, dtype=torch.long, device=embeds.device)
 
     def loss(self, images: torch.Tensor, data_samples: List[DataSample]) -> dict:
         """Token-mean cross-entropy of ``answer + end_sym`` given the image and prompt."""
