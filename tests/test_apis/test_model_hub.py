@@ -20,9 +20,19 @@ PLUGIN_NAMES = [
 OUR_CONFIG = osp.join(REPO_ROOT, 'configs/minigpt4/minigpt-4_vicuna-7b_caption.py')
 
 
+# An installed autoload hook (tools/setup_env.sh installs it) would import the
+# plugin with mmpretrain.apis: start without it, so the tests control the order.
+WITHOUT_AUTOLOAD = """
+import sys
+sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != 'PluginAutoloader']
+sys.modules.pop('mmpretrain_minigpt4_autoload', None)
+"""
+
+
 def run_python(code: str) -> str:
     """Run ``code`` in a fresh interpreter (import order matters) and return its stdout."""
-    result = subprocess.run([sys.executable, '-c', textwrap.dedent(code)], capture_output=True,
+    code = WITHOUT_AUTOLOAD + textwrap.dedent(code)
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True,
                             text=True, cwd=REPO_ROOT, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
