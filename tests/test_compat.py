@@ -92,7 +92,7 @@ class ToyDataset(Dataset):
 
 def toy_runner(work_dir, max_iters, **kwargs):
     return Runner(
-        model=ToyModel(), work_dir=str(work_dir),
+        model=ToyModel(), work_dir=str(work_dir), default_scope='mmpretrain',
         train_dataloader=dict(dataset=ToyDataset(), batch_size=2, collate_fn=dict(
             type='default_collate'), sampler=dict(type='DefaultSampler', shuffle=False)),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
