@@ -14,6 +14,7 @@ from ..conversation import (build_instruction_prompt, get_template, split_prompt
 from .frozen_feature_cache import FrozenFeatureCache
 from .language_models.stop_on_text import StopOnText
 from .layers import FP32LayerNorm
+from .unique_images import unique_images
 
 # OpenAI CLIP normalisation in 0-255 units (BLIP-2's image processors).
 CLIP_MEAN = [122.770938, 116.7460125, 104.09373615]
@@ -183,12 +184,13 @@ class MiniGPT4(BaseModel):
     @torch.no_grad()
     def encode_frozen(self, images: torch.Tensor) -> torch.Tensor:
         """images (B, 3, H, W) -> frozen features: Q-Former output (B, 32, 768), or the
-        ln_vision tokens (B, 1 + N, C) without a neck."""
+        ln_vision tokens (B, 1 + N, C) without a neck. A repeated image is encoded once."""
+        images, inverse = unique_images(images)
         encoder_dtype = self.vision_encoder.patch_embed.proj.weight.dtype
         features = self.ln_vision(self.vision_encoder(images.to(encoder_dtype)))
         if self.neck is not None:
             features = self.neck(features)
-        return features
+        return features if inverse is None else features[inverse]
 
     def extract_image_tokens(self, images: torch.Tensor,
                              data_samples: Optional[List[DataSample]] = None) -> torch.Tensor:
