@@ -34,8 +34,8 @@ from mmpretrain.registry import MODELS
 from torch.utils.flop_counter import FlopCounterMode
 
 from mmpretrain_minigpt4.benchmarking.peer import build_peer
-from mmpretrain_minigpt4.benchmarking.timing import (count_generated_tokens, median,
-                                                     peak_memory_mb, saved_activations_mb,
+from mmpretrain_minigpt4.benchmarking.timing import (decode_tokens_per_s, median, peak_memory_mb,
+                                                     record_generation, saved_activations_mb,
                                                      synchronize, time_interleaved)
 from mmpretrain_minigpt4.benchmarking.workloads import (VQA_QUESTIONS, OursRunner, PeerRunner,
                                                         random_images, text_of_tokens)
@@ -256,24 +256,28 @@ class Benchmark:
         runners = {r.name: r for r in self.runners()}
         if self.compile_generation:
             runners['ours_compiled'] = CompiledOurs(self.ours)
-        calls, counts = {}, {}
+        calls = {}
         for name, runner in runners.items():
             calls[f'{name}/first_token'] = lambda r=runner: r.caption(one, prompt, 1)
             calls[f'{name}/batch_1'] = lambda r=runner: r.caption(one, prompt, new_tokens)
             calls[f'{name}/batched'] = lambda r=runner: r.caption(many, prompt, new_tokens)
-        with count_generated_tokens(self.ours.llm) as generated:
-            for name, call in calls.items():
-                call()
-                counts[name] = generated[-1]
-        _, times = self.time(calls)
+        with record_generation(self.ours.llm) as generations:
+            _, times = self.time(calls)
+        # Calls ran in `calls` order, reversed every other repeat (warm-up first).
+        order = list(calls) * self.warmup + [
+            name for repeat in range(self.repeats)
+            for name in (list(calls) if repeat % 2 == 0 else list(calls)[::-1])]
+        steps = {name: [] for name in calls}
+        for name, generation in zip(order, generations):
+            steps[name].append(generation)
         ttft, decode, batched = {}, {}, {}
         for name in runners:
             ttft[name] = median(times[f'{name}/first_token'])
-            # Per repeat: the decode steps alone (the first-token call ran in the same repeat).
-            per_token = [(full - first) / (counts[f'{name}/batch_1'] - 1) for full, first in zip(
-                times[f'{name}/batch_1'], times[f'{name}/first_token'])]
-            decode[name] = 1 / median(per_token)
+            # The warm-up call is not counted.
+            decode[name] = median(
+                [decode_tokens_per_s(g) for g in steps[f'{name}/batch_1'][self.warmup:]])
             batched[name] = batch / median(times[f'{name}/batched'])
+        counts = {name: len(steps[name][-1].times) for name in calls}
         llm_bytes = sum(p.numel() * p.element_size() for p in self.ours.llm.parameters())
         floor_tokens_per_s = self.limits['copy_gb_per_s'] * 1e9 / llm_bytes
         self.record('caption_first_token', 'captions/s (1 / time to first token)',

@@ -79,20 +79,46 @@ def saved_activations_mb(fn: Callable[[], object]) -> float:
     return sum(storages.values()) / 2**20
 
 
+class TokenTimes:
+    """A ``generate`` streamer that timestamps every decoding step.
+
+    transformers hands each step's new tokens to the streamer on the host, so
+    a timestamp there follows that step's device work.
+    """
+
+    def __init__(self):
+        self.times: List[float] = []
+
+    def put(self, tokens: torch.Tensor) -> None:
+        if tokens.numel():  # the (empty) prompt of an inputs_embeds call carries no step
+            self.times.append(time.perf_counter())
+
+    def end(self) -> None:
+        pass
+
+
 @contextlib.contextmanager
-def count_generated_tokens(llm):
-    """Record, per ``llm.generate`` call, how many new tokens it produced (a list)."""
-    counts = []
+def record_generation(llm):
+    """Per ``llm.generate`` call: new tokens and step timestamps (a list of ``TokenTimes``).
+
+    Decoding speed comes from one call's own timestamps, so it excludes the
+    prefill without subtracting two separately timed (noisy) calls.
+    """
+    calls = []
     generate = llm.generate
 
-    def counting_generate(*args, **kwargs):
-        output = generate(*args, **kwargs)
-        sequences = output if torch.is_tensor(output) else output.sequences
-        counts.append(sequences.shape[1])
-        return output
+    def recording_generate(*args, **kwargs):
+        calls.append(TokenTimes())
+        return generate(*args, streamer=calls[-1], **kwargs)
 
-    llm.generate = counting_generate
+    llm.generate = recording_generate
     try:
-        yield counts
+        yield calls
     finally:
         del llm.generate
+
+
+def decode_tokens_per_s(token_times: TokenTimes) -> float:
+    """Steps per second after the first token of one generate call."""
+    times = token_times.times
+    return (len(times) - 1) / (times[-1] - times[0])
