@@ -291,22 +291,28 @@ class Benchmark:
 
     # ------------------------------------------------------------------ VQA
     def vqa(self):
+        """8 questions on 8 images, and on 2 images (test sets ask several per image)."""
+        self._vqa('vqa', distinct_images=len(VQA_QUESTIONS))
+        self._vqa('vqa_4_questions_per_image', distinct_images=2)
+
+    def _vqa(self, name: str, distinct_images: int):
         new_tokens = self.sizes['vqa_new_tokens']
         questions = list(VQA_QUESTIONS)
-        images = self.images(len(questions), seed=2)
+        images = self.images(distinct_images, seed=2)
+        images = images[torch.arange(len(questions), device=images.device) % distinct_images]
         ours = self.ours
         one_by_one = ours.vqa(images, questions, new_tokens, batch_size=1)
         batched = ours.vqa(images, questions, new_tokens, batch_size=len(questions))
         calls = {'ours': lambda: ours.vqa(images, questions, new_tokens, len(questions))}
         prompts = [ours.model.prediction_prompt(s) for s in _question_samples(questions)]
-        extra = dict(questions=len(questions), new_tokens=new_tokens,
+        extra = dict(questions=len(questions), images=distinct_images, new_tokens=new_tokens,
                      prompt_tokens=[sum(map(len, ours.model.prompt_token_ids(p))) for p in prompts],
                      ours_batched_equals_one_by_one=batched == one_by_one,
                      ours_batch_size=len(questions), peer_batch_size=1)
         if self.peer is not None:
             calls['peer'] = lambda: self.peer.vqa(images, prompts, new_tokens)
         medians, _ = self.time(calls)
-        self.record('vqa', 'questions/s', {k: len(questions) / t for k, t in medians.items()},
+        self.record(name, 'questions/s', {k: len(questions) / t for k, t in medians.items()},
                     extra)
 
 

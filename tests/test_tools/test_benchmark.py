@@ -35,7 +35,8 @@ def test_json_has_every_measurement_for_ours_and_the_peer(run):
     assert saved['limits']['matmul_tflops'] > 0 and saved['limits']['copy_gb_per_s'] > 0
     results = saved['results']
     assert set(results) == {'encode', 'stage2_train', 'stage1_train', 'caption_first_token',
-                            'caption_decode_batch_1', 'caption_batched', 'vqa'}
+                            'caption_decode_batch_1', 'caption_batched', 'vqa',
+                            'vqa_4_questions_per_image'}
     for name, entry in results.items():
         assert entry['ours'] > 0 and entry['peer'] > 0, name
         assert entry['ratio_ours'] == pytest.approx(entry['ours'] / entry['peer']), name
@@ -60,6 +61,9 @@ def test_json_has_every_measurement_for_ours_and_the_peer(run):
     assert vqa['ours_batched_equals_one_by_one'] is True
     assert (vqa['ours_batch_size'], vqa['peer_batch_size'], vqa['questions']) == (8, 1, 8)
     assert len(set(vqa['prompt_tokens'])) >= 6  # the questions really differ in length
+    shared = results['vqa_4_questions_per_image']
+    assert (shared['images'], vqa['images']) == (2, 8)
+    assert shared['ours_batched_equals_one_by_one'] is True
 
 
 def test_table_lists_ratios(run):
