@@ -32,7 +32,7 @@ def test_full_size_config(name):
     cfg = load(osp.join(BENCHMARKS, f'minigpt4_vicuna-7b_{name}.py'))
     assert cfg.model.llm.dtype == 'float16' and cfg.model.template == 'vicuna_v0'
     assert cfg.model.generation_cfg == OFFICIAL_DECODING
-    assert 'mmpretrain_minigpt4.evaluation' in cfg.custom_imports.imports
+    assert cfg.custom_imports.imports == ['mmpretrain_minigpt4']  # registers evaluation too
     assert cfg.test_dataloader.collate_fn == dict(type='default_collate')
     assert cfg.default_hooks.visualization.type == 'PredictionVisualizationHook'
     dataset = cfg.test_dataloader.dataset
