@@ -63,13 +63,21 @@ def test_generation_stops_at_the_separator(vicuna_chat):
     chat = vicuna_chat
     chat.upload_image(Image.fromarray(real_photo('chelsea')))
     chat.ask('Say hello.')
-    hello = chat.model.tokenizer.encode('Hello')[-1]
-    separator = chat.model.tokenizer.encode('###')[-1]
-    # Bias the tiny LLM towards 'Hello###Hello###...'; only stopping ends it early.
+    model, tokenizer = chat.model, chat.model.tokenizer
+    hello, separator = tokenizer.encode('Hello')[-1], tokenizer.encode('###')[-1]
+    # Bias the tiny LLM towards 'Hello' and '###' after it; only stopping ends it early.
     bias = [[[hello], 50.0], [[hello, separator], 100.0]]
+    embeds, mask, _ = model.embed_sequences(
+        [model.prompt_token_ids(chat.build_prompt())], chat.image_tokens, left_pad=True)
+    unstopped = model.llm.generate(
+        inputs_embeds=embeds, attention_mask=mask, sequence_bias=bias, do_sample=False,
+        max_new_tokens=GREEDY['max_new_tokens'], pad_token_id=tokenizer.pad_id)[0].tolist()
+    stop_at = next(i for i in range(len(unstopped)) if '###' in tokenizer.decode(unstopped[:i + 1]))
+    assert stop_at < GREEDY['max_new_tokens'] - 1  # the bias really produces '###' early
     partials = list(chat.stream_answer(sequence_bias=bias))
-    assert partials == ['Hello', 'Hello']
-    assert chat.messages[-1] == [1, 'Hello']
+    assert len(partials) == stop_at + 1  # one partial per token, none after the separator
+    assert set(partials[-1].split()) == {'Hello'} and '###' not in partials[-1]
+    assert chat.messages[-1] == [1, partials[-1]]
 
 
 def test_long_conversations_drop_old_rounds_but_keep_system_and_image(vicuna_chat):
