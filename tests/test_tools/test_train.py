@@ -126,7 +126,8 @@ def test_ddp_two_cpu_processes_match_one_process_with_the_global_batch(tmp_path)
     ddp, single = tmp_path / 'ddp', tmp_path / 'single'
     options = ['train_cfg.max_iters=3', *EQUAL_WEIGHT_SAMPLES]
     run(['bash', 'tools/dist_train.sh', STAGE2_TINY, '2', '--work-dir', str(ddp),
-         '--cfg-options', *options], tmp_path, PORT=str(free_port()), OMP_NUM_THREADS='1')
+         '--cfg-options', *options], tmp_path, PORT=str(free_port()), OMP_NUM_THREADS='1',
+        PYTHON=sys.executable)
     train(STAGE2_TINY, single, tmp_path, '--cfg-options', 'train_dataloader.batch_size=4',
           *options, OMP_NUM_THREADS='1')
     (log, ) = glob.glob(osp.join(ddp, '*', '*.log'))
