@@ -16,14 +16,3 @@ model = dict(
     tokenizer=dict(
         type='LlamaSentencePieceTokenizer',
         tokenizer_json='pkg://wordllama/wordllama/tokenizers/l2_supercat_tokenizer_config.json'))
-
-# The full-size workload (tools/benchmark.py's defaults, stated here).
-benchmark = dict(
-    encode_batch=64,
-    stage2_batch=12,
-    stage2_text_tokens=160,
-    stage1_batch=64,
-    stage1_text_tokens=30,
-    caption_new_tokens=64,
-    caption_batch=32,
-    vqa_new_tokens=10)
