@@ -165,7 +165,7 @@ class Chat:
         """
         prompt = self.build_prompt()
         model, tokenizer = self.model, self.model.tokenizer
-        embeds, attention_mask, _ = model.embed_sequences(
+        embeds, attention_mask = model.embed_sequences(
             [model.prompt_token_ids(prompt)], self.image_tokens, left_pad=True)
         settings = {**self.generation_cfg, **generation_overrides}
         if not settings['do_sample']:

@@ -233,22 +233,20 @@ class MiniGPT4(BaseModel):
             left_pad (bool): Pad on the left (generation) or right (training).
 
         Returns:
-            tuple: ``inputs_embeds (B, L, D)``, ``attention_mask (B, L)`` and
-            ``starts (B,)``, the index of each sample's first valid position.
+            tuple: ``inputs_embeds (B, L, D)`` and ``attention_mask (B, L)``.
         """
         num_image_tokens = image_tokens.shape[1]
         lengths = [len(b) + num_image_tokens + len(a) for b, a in segments]
         total = max(lengths)
         # Rows are assembled as lists and sent to the device in one copy each: no
         # per-sample kernel launches or host-device transfers.
-        ids, kinds, starts = [], [], []  # kinds: 0 padding, 1 text, 2 image
+        ids, kinds = [], []  # kinds: 0 padding, 1 text, 2 image
         for (before, after), length in zip(segments, lengths):
             padding = [0] * (total - length)
             row_ids = before + [0] * num_image_tokens + after
             row_kinds = [1] * len(before) + [2] * num_image_tokens + [1] * len(after)
             ids.append(padding + row_ids if left_pad else row_ids + padding)
             kinds.append(padding + row_kinds if left_pad else row_kinds + padding)
-            starts.append(len(padding) if left_pad else 0)
         device = image_tokens.device
         text_ids = torch.tensor(ids, dtype=torch.long, device=device)
         kinds = torch.tensor(kinds, dtype=torch.uint8, device=device)
@@ -258,7 +256,7 @@ class MiniGPT4(BaseModel):
         embeds = embeds * is_text.unsqueeze(-1).to(embeds.dtype)
         embeds = embeds.masked_scatter(is_image.unsqueeze(-1), image_tokens.to(embeds.dtype))
         attention_mask = (is_text | is_image).long()
-        return embeds, attention_mask, torch.tensor(starts, device=device)
+        return embeds, attention_mask
 
     # ------------------------------------------------------------------ loss
     def build_training_inputs(self, image_tokens: torch.Tensor, data_samples: List[DataSample]):
@@ -284,7 +282,7 @@ class MiniGPT4(BaseModel):
             target = self.target_token_ids(sample.answer)
             segments.append((before, after + target))
             targets.append(self.target_labels(target))
-        embeds, attention_mask, _ = self.embed_sequences(segments, image_tokens, left_pad=False)
+        embeds, attention_mask = self.embed_sequences(segments, image_tokens, left_pad=False)
         lengths = [len(b) + image_tokens.shape[1] + len(a) for b, a in segments]
         total = max(lengths)
         labels = [[IGNORE_INDEX] * (length - len(target)) + target + [IGNORE_INDEX] *
@@ -330,7 +328,7 @@ class MiniGPT4(BaseModel):
             list[str]: The answers, cut at the template's stop strings.
         """
         segments = [self.prompt_token_ids(prompt) for prompt in prompts]
-        embeds, attention_mask, _ = self.embed_sequences(segments, image_tokens, left_pad=True)
+        embeds, attention_mask = self.embed_sequences(segments, image_tokens, left_pad=True)
         tokenizer = self.tokenizer
         generation_cfg = {**self.generation_cfg, **generation_overrides}
         if self.compile_generation:

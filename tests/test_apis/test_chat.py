@@ -67,7 +67,7 @@ def test_generation_stops_at_the_separator(vicuna_chat):
     hello, separator = tokenizer.encode('Hello')[-1], tokenizer.encode('###')[-1]
     # Bias the tiny LLM towards 'Hello' and '###' after it; only stopping ends it early.
     bias = [[[hello], 50.0], [[hello, separator], 100.0]]
-    embeds, mask, _ = model.embed_sequences(
+    embeds, mask = model.embed_sequences(
         [model.prompt_token_ids(chat.build_prompt())], chat.image_tokens, left_pad=True)
     unstopped = model.llm.generate(
         inputs_embeds=embeds, attention_mask=mask, sequence_bias=bias, do_sample=False,
