@@ -12,11 +12,9 @@ from threading import Thread
 from typing import Iterator, List, Optional, Union
 
 import torch
-from transformers import GenerationConfig, StoppingCriteriaList
 from transformers.generation.streamers import BaseStreamer
 
 from ..conversation import IMAGE_PROMPT, build_chat_prompt, strip_generated_text
-from ..models.language_models import StopOnText
 from .inferencers import ImageInput, MiniGPT4CaptionInferencer
 
 # The official demo's ``Chat.answer`` settings (sampling).
@@ -163,28 +161,18 @@ class Chat:
         conversation. ``generation_overrides`` update ``generation_cfg`` for
         this answer.
         """
-        prompt = self.build_prompt()
-        model, tokenizer = self.model, self.model.tokenizer
-        embeds, attention_mask = model.embed_sequences(
-            [model.prompt_token_ids(prompt)], self.image_tokens, left_pad=True)
         settings = {**self.generation_cfg, **generation_overrides}
         if not settings['do_sample']:
             # Greedy / beam search ignores them; transformers would warn about each.
             for key in ('top_p', 'temperature'):
                 settings.pop(key, None)
-        config = GenerationConfig(
-            **settings,
-            bos_token_id=tokenizer.bos_id, eos_token_id=tokenizer.eos_id,
-            pad_token_id=tokenizer.pad_id)
-        stops = [s for s in (self.template.end_sym, self.template.sep) if s.strip()]
         streamer = _TokenQueue()
-        generate_kwargs = dict(
-            inputs_embeds=embeds, attention_mask=attention_mask, generation_config=config,
-            stopping_criteria=StoppingCriteriaList([StopOnText(stops, tokenizer.decode)]),
-            streamer=streamer)
-        thread = Thread(target=streamer.run, args=(model.llm.generate, generate_kwargs),
+        generate_kwargs = dict(image_tokens=self.image_tokens, prompts=[self.build_prompt()],
+                               streamer=streamer, **settings)
+        thread = Thread(target=streamer.run, args=(self.model.generate, generate_kwargs),
                         daemon=True)
         thread.start()
+        tokenizer = self.model.tokenizer
         token_ids, answer = [], ''
         for new_ids in streamer:
             if not new_ids:  # the (empty) prompt ids, put before generation starts

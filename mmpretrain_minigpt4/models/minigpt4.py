@@ -8,6 +8,7 @@ from mmengine.model import BaseModel
 from mmpretrain.registry import MODELS, TOKENIZER
 from mmpretrain.structures import DataSample
 from transformers import CompileConfig, GenerationConfig, StoppingCriteriaList
+from transformers.generation.streamers import BaseStreamer
 
 from ..conversation import (build_instruction_prompt, get_template, split_prompt_at_image,
                             strip_generated_text)
@@ -315,6 +316,7 @@ class MiniGPT4(BaseModel):
 
     @torch.no_grad()
     def generate(self, image_tokens: torch.Tensor, prompts: Sequence[str],
+                 streamer: Optional[BaseStreamer] = None,
                  **generation_overrides) -> List[str]:
         """Answer each prompt about its image, batched with left padding.
 
@@ -322,6 +324,8 @@ class MiniGPT4(BaseModel):
             image_tokens (B, T, D): From :meth:`extract_image_tokens`.
             prompts (Sequence[str]): One prompt per image, each with one
                 ``<ImageHere>``.
+            streamer (BaseStreamer, optional): Receives the new token ids as
+                they are generated (transformers' streamer protocol).
             **generation_overrides: Override ``generation_cfg`` for this call.
 
         Returns:
@@ -341,12 +345,14 @@ class MiniGPT4(BaseModel):
             bos_token_id=tokenizer.bos_id,
             eos_token_id=tokenizer.eos_id,
             pad_token_id=tokenizer.pad_id)
-        stopping = StoppingCriteriaList([StopOnText([self.template.end_sym], tokenizer.decode)])
+        stops = [self.template.end_sym, self.template.sep]
+        stopping = StoppingCriteriaList([StopOnText(stops, tokenizer.decode)])
         output_ids = self.llm.generate(
             inputs_embeds=embeds,
             attention_mask=attention_mask,
             generation_config=config,
-            stopping_criteria=stopping)
+            stopping_criteria=stopping,
+            streamer=streamer)
         return [strip_generated_text(tokenizer.decode(ids), self.template) for ids in output_ids]
 
     def predict(self, images: torch.Tensor,
