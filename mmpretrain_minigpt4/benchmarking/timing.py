@@ -109,7 +109,8 @@ def record_generation(llm):
 
     def recording_generate(*args, **kwargs):
         calls.append(TokenTimes())
-        return generate(*args, streamer=calls[-1], **kwargs)
+        kwargs['streamer'] = calls[-1]  # MiniGPT4.generate passes streamer=None
+        return generate(*args, **kwargs)
 
     llm.generate = recording_generate
     try:
