@@ -1,20 +1,39 @@
 """Install the MiniGPT-4 plugin for mmpretrain / MMEngine."""
+import os
 import os.path as osp
 
 from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
 
 AUTOLOAD_PTH = 'mmpretrain_minigpt4_autoload.pth'
+# OpenMMLab's `.mim` layout: model names and configs inside the installed package.
+SHIPPED_FILES = ('configs', 'model-index.yml')
 
 
-class BuildWithAutoload(build_py):
-    """Also put the autoload ``.pth`` at the wheel's root (site-packages), so that
-    ``from mmpretrain import inference_model`` serves this plugin's models without
-    ``import mmpretrain_minigpt4``. (Editable installs: tools/setup_env.sh copies it.)"""
+class BuildWithShippedFiles(build_py):
+    """Also put into the wheel:
+
+    - the autoload ``.pth`` at its root (site-packages), so that ``from mmpretrain
+      import inference_model`` serves this plugin's models without ``import
+      mmpretrain_minigpt4`` (editable installs: tools/setup_env.sh copies it);
+    - ``configs/`` and ``model-index.yml`` under ``mmpretrain_minigpt4/.mim/`` (a
+      source checkout has symbolic links there instead).
+    """
 
     def run(self):
         super().run()
         self.copy_file(AUTOLOAD_PTH, osp.join(self.build_lib, AUTOLOAD_PTH))
+        if getattr(self, 'editable_mode', False):
+            return
+        shipped_root = osp.join(self.build_lib, 'mmpretrain_minigpt4', '.mim')
+        for name in SHIPPED_FILES:
+            target = osp.join(shipped_root, name)
+            if osp.islink(target):  # the checkout's link, if build_lib mirrors the tree
+                os.remove(target)
+            if osp.isdir(name):
+                self.copy_tree(name, target, preserve_symlinks=False)
+            else:
+                self.copy_file(name, target)
 
 
 setup(
@@ -26,7 +45,7 @@ setup(
     python_requires='>=3.10',
     packages=find_packages(include=['mmpretrain_minigpt4', 'mmpretrain_minigpt4.*']),
     py_modules=['mmpretrain_minigpt4_autoload'],
-    cmdclass={'build_py': BuildWithAutoload},
+    cmdclass={'build_py': BuildWithShippedFiles},
     install_requires=[
         'torch>=2.1',
         'mmengine==0.10.7',

@@ -4,10 +4,14 @@ Importing this package makes mmpretrain 1.2 work on today's stack (see
 :mod:`mmpretrain_minigpt4.compat`), imports ``mmpretrain.models`` so that its
 registry is complete, then registers this plugin's modules into mmpretrain's
 registries; its ``MiniGPT4`` replaces mmpretrain's class of the same name.
+Configs anywhere can inherit the plugin's with
+``_base_ = ['mmpretrain_minigpt4::minigpt4/<config>.py']``.
 """
 from .compat import apply_compat_fixes
+from .package_files import register_config_scope
 
 apply_compat_fixes()
+register_config_scope()
 
 # mmpretrain registers its own MiniGPT4 when ``mmpretrain.models`` is imported
 # (lazily, on a registry's first use). Import it first so ours, registered

@@ -20,10 +20,11 @@ fix                                 breakage it removes
                                     ``weights_only=True``; mmengine's Runner checkpoints
                                     (message hub, numpy) then fail with
                                     ``UnpicklingError: Weights only load failed``.
-``replace_pkg_resources``           setuptools >= 82 removed ``pkg_resources``, which
-                                    mmengine needs for ``mmpretrain::`` config bases:
-                                    ``ModuleNotFoundError: No module named
-                                    'pkg_resources'``.
+``use_importlib_package_lookups``   mmengine finds packages (``mmpretrain::`` config
+                                    bases) with ``pkg_resources``, which setuptools >= 82
+                                    removed (``ModuleNotFoundError: No module named
+                                    'pkg_resources'``), and which points editable
+                                    (PEP 660) installs at a non-existent folder.
 ==================================  ==================================================
 """
 import importlib.metadata
@@ -125,22 +126,26 @@ def load_checkpoints_with_pickle() -> None:
 
 
 def _distribution_module_path(package: str):
-    """Install path of ``package`` from importlib metadata, or None."""
+    """Existing install folder of distribution ``package`` from importlib metadata, or None."""
     try:
         dist = importlib.metadata.distribution(package)
     except importlib.metadata.PackageNotFoundError:
         return None
-    location = str(dist.locate_file(''))
-    possible = osp.join(location, package)
-    if osp.exists(possible):
-        return possible
+    location = osp.abspath(str(dist.locate_file('')))
     top_level = dist.read_text('top_level.txt')
-    module = top_level.split('\n')[0] if top_level else package.replace('-', '_')
-    return osp.join(location, module)
+    modules = [package, package.replace('-', '_')] + (top_level.split() if top_level else [])
+    for module in modules:
+        if osp.isdir(osp.join(location, module)):
+            return osp.join(location, module)
+    return None
 
 
 def _spec_path(package: str):
-    spec = importlib.util.find_spec(package)
+    """Folder of importable module ``package`` (editable installs, PYTHONPATH), or None."""
+    try:
+        spec = importlib.util.find_spec(package.replace('-', '_'))
+    except (ImportError, ValueError):
+        return None
     if spec is None or spec.origin is None:
         return None
     return osp.dirname(spec.origin)
@@ -159,14 +164,8 @@ def get_installed_path(package: str) -> str:
     return path
 
 
-def replace_pkg_resources() -> bool:
-    """Point mmengine's package lookups at importlib.metadata when pkg_resources is gone.
-
-    Returns:
-        bool: Whether mmengine's functions were replaced.
-    """
-    if importlib.util.find_spec('pkg_resources') is not None:
-        return False
+def use_importlib_package_lookups() -> None:
+    """Point mmengine's package lookups at :func:`is_installed` / :func:`get_installed_path`."""
     import mmengine.config.config as config_module
     import mmengine.hub.hub as hub_module
     import mmengine.utils as utils_module
@@ -174,7 +173,6 @@ def replace_pkg_resources() -> bool:
     for module in (package_utils, utils_module, config_module, hub_module):
         module.is_installed = is_installed
         module.get_installed_path = get_installed_path
-    return True
 
 
 def apply_compat_fixes() -> None:
@@ -182,4 +180,4 @@ def apply_compat_fixes() -> None:
     define_torchvision_op_schemas()
     alias_transformers_helpers()
     load_checkpoints_with_pickle()
-    replace_pkg_resources()
+    use_importlib_package_lookups()

@@ -1,8 +1,25 @@
-"""Paths to data files shipped inside installed Python distributions."""
+"""Paths to data files shipped inside installed Python distributions (ours and others)."""
 import importlib.metadata
 import os.path as osp
 
 PACKAGE_SCHEME = 'pkg://'
+
+# OpenMMLab's ``.mim`` layout: ``configs/`` and ``model-index.yml`` inside the
+# installed package (copied by setup.py into wheels; symbolic links to the
+# repository's own in a source checkout), so that the ModelHub names and
+# ``mmpretrain_minigpt4::`` config bases work however the plugin is installed.
+SHIPPED_ROOT = osp.join(osp.dirname(osp.abspath(__file__)), '.mim')
+CONFIG_SCOPE = 'mmpretrain_minigpt4'
+
+
+def register_config_scope() -> None:
+    """Let configs inherit ours: ``_base_ = ['mmpretrain_minigpt4::minigpt4/<config>.py']``.
+
+    mmengine resolves ``<package>::<path>`` to ``<package>/.mim/configs/<path>``
+    for the packages it lists; this adds the plugin to that list.
+    """
+    from mmengine.config.utils import MODULE2PACKAGE
+    MODULE2PACKAGE[CONFIG_SCOPE] = CONFIG_SCOPE
 
 
 def resolve_package_path(path: str) -> str:

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import mmpretrain
+import mmpretrain_minigpt4
 import pytest
 import torch
 from mmengine.config import Config
@@ -68,6 +69,19 @@ def test_package_paths_without_pkg_resources(tmp_path):
     config = tmp_path / 'cfg.py'
     config.write_text("_base_ = ['mmpretrain::_base_/default_runtime.py']\n")
     assert Config.fromfile(str(config)).default_scope == 'mmpretrain'
+
+
+def test_package_paths_of_an_editable_install(tmp_path):
+    # tools/setup_env.sh installs the plugin editable: its files stay in the checkout,
+    # and mmpretrain_minigpt4:: bases (package/.mim/configs) resolve there.
+    package_dir = osp.dirname(osp.abspath(mmpretrain_minigpt4.__file__))
+    assert compat.get_installed_path('mmpretrain-minigpt4') == package_dir
+    assert compat.get_installed_path('mmpretrain_minigpt4') == package_dir
+    config = tmp_path / 'variant.py'
+    config.write_text("_base_ = ['mmpretrain_minigpt4::minigpt4/stage2_tiny.py']\n"
+                      'train_cfg = dict(max_iters=5)\n')
+    variant = Config.fromfile(str(config))
+    assert variant.model.type == 'MiniGPT4' and variant.train_cfg.max_iters == 5
 
 
 class ToyModel(BaseModel):

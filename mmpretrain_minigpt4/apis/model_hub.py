@@ -21,8 +21,9 @@ from mmpretrain.apis import ModelHub
 from modelindex.load_model_index import load
 from modelindex.models.Model import Model
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-MODEL_INDEX = osp.join(REPO_ROOT, 'model-index.yml')
+from ..package_files import SHIPPED_ROOT
+
+MODEL_INDEX = osp.join(SHIPPED_ROOT, 'model-index.yml')
 
 _ENVIRONMENT_PATH = re.compile(r'\{\{\$(\w+):?(.*)\}\}')
 
@@ -77,14 +78,15 @@ def load_minigpt4_models(model_index: str = MODEL_INDEX) -> list:
     """The entries of the plugin's model index, config paths made absolute."""
     if not osp.isfile(model_index):
         raise FileNotFoundError(
-            f'{model_index!r} not found: mmpretrain_minigpt4 reads its model names and '
-            'configs from the source tree (install it with `pip install -e .`).')
+            f'{model_index!r} not found: this installation of mmpretrain_minigpt4 lacks '
+            'its model index and configs; reinstall it from the repository '
+            '(`pip install .` or `pip install -e .`).')
     index = load(model_index)
     index.build_models_with_collections()
     models = []
     for metainfo in index.models:
         metainfo.__class__ = LocalWeightsModel
-        metainfo.config = ModelHub._expand_config_path(metainfo, REPO_ROOT)
+        metainfo.config = ModelHub._expand_config_path(metainfo, SHIPPED_ROOT)
         models.append(metainfo)
     return models
 

@@ -9,15 +9,17 @@ import mmpretrain_minigpt4  # noqa: F401
 import pytest
 from mmpretrain import ModelHub, list_models
 
-from mmpretrain_minigpt4.apis.model_hub import (REPO_ROOT, LocalWeightsModel,
-                                                register_minigpt4_models,
+from conftest import REPO_ROOT
+
+from mmpretrain_minigpt4.apis.model_hub import (LocalWeightsModel, register_minigpt4_models,
                                                 resolve_environment_path)
+from mmpretrain_minigpt4.package_files import SHIPPED_ROOT
 
 PLUGIN_NAMES = [
     f'minigpt-4_{llm}_{task}' for llm in ('vicuna-7b', 'vicuna-13b', 'llama2-7b', 'tiny')
     for task in ('caption', 'vqa')
 ]
-OUR_CONFIG = osp.join(REPO_ROOT, 'configs/minigpt4/minigpt-4_vicuna-7b_caption.py')
+OUR_CONFIG = osp.join(SHIPPED_ROOT, 'configs/minigpt4/minigpt-4_vicuna-7b_caption.py')
 
 
 # An installed autoload hook (tools/setup_env.sh installs it) would import the
@@ -49,8 +51,10 @@ def test_configs_exist_and_carry_the_inference_pipeline():
     for name in PLUGIN_NAMES:
         metainfo = ModelHub.get(name)
         assert isinstance(metainfo, LocalWeightsModel)
-        assert metainfo.config.filename == osp.join(
-            REPO_ROOT, 'configs/minigpt4', f'{name}.py')
+        assert metainfo.config.filename == osp.join(SHIPPED_ROOT, 'configs/minigpt4', f'{name}.py')
+        # In a checkout, the shipped configs are the repository's own (linked).
+        assert osp.samefile(metainfo.config.filename,
+                            osp.join(REPO_ROOT, 'configs/minigpt4', f'{name}.py'))
         pipeline = metainfo.config.test_dataloader.dataset.pipeline
         resize = [t for t in pipeline if t['type'] == 'Resize'][0]
         assert resize['scale'] == (224, 224) and resize['interpolation'] == 'bicubic'
