@@ -5,9 +5,4 @@ _base_ = [
     './_base_/schedules/stage1_pretrain.py',
 ]
 
-# The frozen ViT (and Q-Former): converted without --minigpt4 (docs/training.md);
-# loaded at init, before load_from / --resume, which hold the projection only.
-model = dict(
-    template='pretrain',
-    max_txt_len=32,
-    init_cfg=dict(type='Pretrained', checkpoint='{{$MINIGPT4_FROZEN_CKPT:checkpoints/minigpt4_frozen_eva-vit-g_qformer.pth}}'))
+model = dict(template='pretrain', max_txt_len=32)

@@ -10,7 +10,4 @@ train_dataloader = dict(dataset=dict(pipeline=[
     dict(t, template='llama2') if t['type'] == 'BuildInstructionPrompt' else t
     for t in _base_.train_pipeline
 ]))
-# The frozen ViT (and Q-Former): converted without --minigpt4 (docs/training.md);
-# loaded at init, before load_from / --resume, which hold the projection only.
-model = dict(init_cfg=dict(type='Pretrained', checkpoint='{{$MINIGPT4_FROZEN_CKPT:checkpoints/minigpt4_frozen_eva-vit-g.pth}}'))
 load_from = '{{$MINIGPT4_STAGE1_CHECKPOINT:work_dirs/stage1_pretrain_llama2-chat-7b/iter_20000.pth}}'

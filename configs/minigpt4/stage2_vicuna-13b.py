@@ -5,7 +5,4 @@ _base_ = [
     './_base_/schedules/stage2_finetune.py',
 ]
 
-# The frozen ViT (and Q-Former): converted without --minigpt4 (docs/training.md);
-# loaded at init, before load_from / --resume, which hold the projection only.
-model = dict(init_cfg=dict(type='Pretrained', checkpoint='{{$MINIGPT4_FROZEN_CKPT:checkpoints/minigpt4_frozen_eva-vit-g_qformer.pth}}'))
 load_from = '{{$MINIGPT4_STAGE1_CHECKPOINT:work_dirs/stage1_pretrain_vicuna-13b/iter_20000.pth}}'

@@ -9,4 +9,5 @@ model = dict(
         _delete_=True, type='TokenMergeProjectionHead', in_channels=1408,
         out_channels=4096, num_merged_tokens=4),
     llm=dict(name_or_path='{{$MINIGPT4_LLAMA2_CHAT_7B:checkpoints/Llama-2-7b-chat-hf}}'),
-    template='llama2')
+    template='llama2',
+    init_cfg=dict(checkpoint='{{$MINIGPT4_FROZEN_CKPT:checkpoints/minigpt4_frozen_eva-vit-g.pth}}'))

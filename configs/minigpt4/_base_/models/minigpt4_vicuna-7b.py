@@ -13,4 +13,11 @@ model = dict(
         dtype='float16'),
     template='vicuna_v0',
     max_txt_len=160,
-    generation_cfg=dict(max_new_tokens=300, num_beams=1, do_sample=False))
+    generation_cfg=dict(max_new_tokens=300, num_beams=1, do_sample=False),
+    # Training: the frozen ViT, ln_vision and Q-Former, converted without
+    # --minigpt4 (docs/training.md). The Runner loads them when it initialises
+    # the model, before load_from / --resume (which hold the projection only);
+    # inference loads one full checkpoint instead and never runs this.
+    init_cfg=dict(
+        type='Pretrained',
+        checkpoint='{{$MINIGPT4_FROZEN_CKPT:checkpoints/minigpt4_frozen_eva-vit-g_qformer.pth}}'))
