@@ -49,15 +49,28 @@ def random_images(batch_size: int, img_size: Sequence[int], device, dtype, seed:
     return images.to(device=device, dtype=dtype)
 
 
-class OursRunner:
-    """The workloads on our ``MiniGPT4``."""
-
-    name = 'ours'
+class WorkloadRunner:
+    """What both runners share: the model, an AdamW on its trainable parameters, the train step."""
 
     def __init__(self, model):
         self.model = model
         self.optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
                                            lr=1e-5)
+
+    def train_step(self, images, samples):
+        """Loss, backward and optimizer step; returns the loss."""
+        self.model.train()
+        loss = self.model(images, samples, mode='loss')['loss']
+        loss.backward()
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return loss
+
+
+class OursRunner(WorkloadRunner):
+    """The workloads on our ``MiniGPT4``."""
+
+    name = 'ours'
 
     @property
     def llm(self):
@@ -69,14 +82,6 @@ class OursRunner:
 
     def training_samples(self, prompt: str, answers: List[str], paths: List[str]):
         return [DataSample(prompt=prompt, answer=a, img_path=p) for a, p in zip(answers, paths)]
-
-    def train_step(self, images, samples):
-        self.model.train()
-        loss = self.model(images, samples, mode='loss')['loss']
-        loss.backward()
-        self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
-        return loss
 
     def caption_prompt(self) -> str:
         return build_instruction_prompt(self.model.template, self.model.caption_instruction)
@@ -122,16 +127,14 @@ class OursRunner:
                 model.train(False)
 
 
-class PeerRunner:
+class PeerRunner(WorkloadRunner):
     """The same workloads on mmpretrain 1.2's ``MiniGPT4``, called as its own code expects."""
 
     name = 'peer'
 
     def __init__(self, model, answer_mark: str = '###Answer: '):
-        self.model = model
+        super().__init__(model)
         self.answer_mark = answer_mark
-        self.optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
-                                           lr=1e-5)
 
     @property
     def llm(self):
@@ -145,14 +148,6 @@ class PeerRunner:
         if prompt:  # the peer's loss splits the text at its own answer mark
             prompt = prompt.rsplit('###', 1)[0] + self.answer_mark
         return peer_training_samples([prompt] * len(answers), answers, self.answer_mark)
-
-    def train_step(self, images, samples):
-        self.model.train()
-        loss = self.model(images, samples, mode='loss')['loss']
-        loss.backward()
-        self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
-        return loss
 
     def caption(self, images, prompt: str, new_tokens: int):
         self.model.eval()
