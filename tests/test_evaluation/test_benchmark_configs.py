@@ -34,6 +34,7 @@ def test_full_size_config(name):
     assert cfg.model.generation_cfg == OFFICIAL_DECODING
     assert cfg.custom_imports.imports == ['mmpretrain_minigpt4']  # registers evaluation too
     assert cfg.test_dataloader.collate_fn == dict(type='default_collate')
+    assert cfg.test_dataloader.sampler == dict(type='ImageGroupedSampler')
     assert cfg.default_hooks.visualization.type == 'PredictionVisualizationHook'
     dataset = cfg.test_dataloader.dataset
     assert DATASETS.get(dataset.type) is not None

@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 
 from mmpretrain_minigpt4.models.minigpt4 import MiniGPT4
+from mmpretrain_minigpt4.models.unique_images import unique_images
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY_CONFIGS = osp.join(REPO_ROOT, 'configs', 'minigpt4', 'benchmarks', 'tiny')
@@ -168,6 +169,45 @@ def test_batched_greedy_equals_one_by_one(tmp_path, monkeypatch):
         single_answers = [r['pred_answer'] for r in json.load(g)]
     assert len(batched_answers) == 5 and all(batched_answers)
     assert batched_answers == single_answers
+
+
+def test_questions_are_visited_image_by_image(tmp_path, monkeypatch):
+    """Interleaved images, batches of 2: the grouped order encodes each image once per batch."""
+    gqa = osp.join(REPO_ROOT, 'tests/data/benchmarks/gqa/questions/testdev_balanced_questions.json')
+    with open(gqa) as f:
+        first, _, third = json.load(f).items()  # on images n100001, n100001, n100003
+    questions = {'1': first[1], '2': third[1], '3': dict(first[1], question='What is worn?'),
+                 '4': dict(third[1], question='Where is the cup?')}
+    ann_file = tmp_path / 'interleaved.json'
+    ann_file.write_text(json.dumps(questions))
+    encoded = []
+    real_encode = MiniGPT4.encode_frozen
+
+    def encode_frozen(self, images):
+        encoded.append(len(unique_images(images)[0]))
+        return real_encode(self, images)
+
+    monkeypatch.setattr(MiniGPT4, 'encode_frozen', encode_frozen)
+    answers = {}
+    for sampler, options in (('ImageGroupedSampler', []),
+                             ('DefaultSampler', ['test_dataloader.sampler.type=DefaultSampler',
+                                                 'test_dataloader.sampler.shuffle=False'])):
+        out = tmp_path / f'{sampler}.json'
+        encoded.clear()
+        run_tool(tmp_path, monkeypatch, 'gqa', '--out', str(out), '--cfg-options',
+                 f'test_dataloader.dataset.ann_file={ann_file}', 'test_dataloader.batch_size=2',
+                 *options)
+        with open(out) as f:
+            records = json.load(f)
+        answers[sampler] = {r['question_id']: r['pred_answer'] for r in records}
+        answers[sampler, 'order'] = [r['question_id'] for r in records]
+        answers[sampler, 'encoded'] = list(encoded)
+    assert answers['ImageGroupedSampler', 'order'] == ['1', '3', '2', '4']
+    assert answers['ImageGroupedSampler', 'encoded'] == [1, 1]
+    assert answers['DefaultSampler', 'order'] == ['1', '2', '3', '4']
+    assert answers['DefaultSampler', 'encoded'] == [2, 2]
+    assert answers['ImageGroupedSampler'] == answers['DefaultSampler']
+    assert len(answers['DefaultSampler']) == 4 and all(answers['DefaultSampler'].values())
 
 
 def test_out_item_metrics_and_errors(tmp_path, monkeypatch, scripted_generate):

@@ -15,10 +15,11 @@ benchmark_model = dict(
         repetition_penalty=1.0, length_penalty=1.0))
 
 # Official evaluation batches 10 images; batched greedy answers equal one-by-one ones.
+# Questions are visited image by image, so a batch's repeated images are encoded once.
 test_dataloader = dict(
     batch_size=10,
     num_workers=2,
-    sampler=dict(type='DefaultSampler', shuffle=False),
+    sampler=dict(type='ImageGroupedSampler'),
     collate_fn=dict(type='default_collate'))
 
 # MiniGPT-4 sees 224 x 224 images (BLIP-2's eval processor: bicubic resize).
