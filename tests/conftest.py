@@ -1,4 +1,6 @@
-"""Shared fixtures: the tiny MiniGPT-4 from its config, real photos from scikit-image."""
+"""Shared fixtures: the tiny MiniGPT-4 from its config, real photos from scikit-image,
+and the repository's scripts as modules."""
+import importlib.util
 import os.path as osp
 
 import mmpretrain_minigpt4  # noqa: F401  (applies the compat fixes, registers modules)
@@ -10,6 +12,16 @@ from mmpretrain.registry import MODELS
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY_MODEL_CONFIG = osp.join(REPO_ROOT, 'configs/minigpt4/_base_/models/minigpt4_tiny.py')
+
+
+def load_script(relative_path: str):
+    """Import a script of the repository (``tools/train.py``, ...) as a module."""
+    path = osp.join(REPO_ROOT, relative_path)
+    name = osp.splitext(relative_path)[0].replace('/', '_')
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def build_tiny_model(seed: int = 0, **overrides):

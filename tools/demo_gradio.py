@@ -40,8 +40,8 @@ def stream_reply(chat: Chat, question: str, history: History, temperature: float
         yield history + [{'role': 'assistant', 'content': 'Please upload an image first.'}]
         return
     chat.ask(question)
-    for partial in chat.stream_answer(temperature=temperature, num_beams=int(num_beams)):
-        yield history + [{'role': 'assistant', 'content': partial}]
+    for answer_so_far in chat.stream_answer(temperature=temperature, num_beams=int(num_beams)):
+        yield history + [{'role': 'assistant', 'content': answer_so_far}]
 
 
 def build_demo(chat: Chat):

@@ -1,5 +1,4 @@
 """Helpers and fixtures of the dataset tests: the committed mini data, shard writing."""
-import importlib.util
 import io
 import json
 import os.path as osp
@@ -12,20 +11,12 @@ from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 from PIL import Image
 
-from conftest import REPO_ROOT, real_photo
+from conftest import REPO_ROOT, load_script, real_photo
 
 MINI_DATA = osp.join(REPO_ROOT, 'tests/data/minigpt4_mini')
 
 
-def _load_mini_data_maker():
-    spec = importlib.util.spec_from_file_location(
-        'make_minigpt4_mini_data', osp.join(REPO_ROOT, 'tests/data/make_minigpt4_mini_data.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-mini_data_maker = _load_mini_data_maker()
+mini_data_maker = load_script('tests/data/make_minigpt4_mini_data.py')
 write_tar = mini_data_maker.write_tar
 
 

@@ -1,26 +1,18 @@
 """Smoke test of tools/benchmark.py on the tiny config: table, JSON keys, sane values (no timings)."""
-import importlib.util
 import json
 import os.path as osp
 
 import pytest
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from conftest import REPO_ROOT, load_script
+
 TINY_BENCHMARK = osp.join(REPO_ROOT, 'configs/minigpt4/benchmark/minigpt4_tiny.py')
-
-
-def _load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'benchmark_tool', osp.join(REPO_ROOT, 'tools/benchmark.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope='module')
 def run(tmp_path_factory):
     out = tmp_path_factory.mktemp('benchmark') / 'tiny.json'
-    tool = _load_tool()
+    tool = load_script('tools/benchmark.py')
     report = tool.main([TINY_BENCHMARK, '--out', str(out), '--repeats', '1', '--warmup', '0',
                         '--threads', '2'])
     return tool, report, json.loads(out.read_text())

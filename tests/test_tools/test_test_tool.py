@@ -6,7 +6,6 @@ dataset order) replace its text, so the printed metrics can be checked against
 hand-computed values. The COCO caption run leaves METEOR out (its JVM start is
 slow; tests/test_evaluation checks it). NEEDS JAVA for the caption run.
 """
-import importlib.util
 import json
 import os.path as osp
 import subprocess
@@ -16,24 +15,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import REPO_ROOT, load_script
+
 from mmpretrain_minigpt4.models.minigpt4 import MiniGPT4
 from mmpretrain_minigpt4.models.unique_images import unique_images
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY_CONFIGS = osp.join(REPO_ROOT, 'configs', 'minigpt4', 'benchmarks', 'tiny')
 CAPTION_DATA = osp.join(REPO_ROOT, 'tests', 'data', 'benchmarks', 'coco_caption')
 SHORT = 'Based on the image, respond to this question with a short answer: '
 
 
-def load_test_tool():
-    path = osp.join(REPO_ROOT, 'tools', 'test.py')
-    spec = importlib.util.spec_from_file_location('test_tool', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-test_tool = load_test_tool()
+test_tool = load_script('tools/test.py')
 
 
 def vicuna_prompt(instruction):

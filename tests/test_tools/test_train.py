@@ -1,6 +1,5 @@
 """tools/train.py and tools/dist_train.sh on the tiny configs and the mini data (CPU)."""
 import glob
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -12,7 +11,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import REPO_ROOT, build_tiny_model
+from conftest import REPO_ROOT, build_tiny_model, load_script
 
 TRAIN = osp.join(REPO_ROOT, 'tools/train.py')
 STAGE1_TINY = 'configs/minigpt4/stage1_pretrain_tiny.py'
@@ -148,15 +147,8 @@ def test_amp_on_cpu_is_a_clear_message(tmp_path):
     assert 'Traceback' not in result.stderr
 
 
-def load_train_tool():
-    spec = importlib.util.spec_from_file_location('train_tool', TRAIN)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_command_line_is_applied_to_the_config(monkeypatch):
-    tool = load_train_tool()
+    tool = load_script('tools/train.py')
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)  # as on a GPU machine
     args = tool.parse_args([
         STAGE2_TINY, '--amp', '--resume', '--cfg-options', 'train_dataloader.num_workers=0',
@@ -173,7 +165,7 @@ def test_command_line_is_applied_to_the_config(monkeypatch):
 
 
 def test_dataloader_defaults_keep_the_configs_values():
-    tool = load_train_tool()
+    tool = load_script('tools/train.py')
     cfg = Config(dict(
         train_dataloader=dict(num_workers=2, collate_fn=dict(type='pseudo_collate')),
         test_dataloader=dict(num_workers=2, persistent_workers=False)))
