@@ -13,9 +13,12 @@ from typing import Dict, List, Optional
 
 import mmpretrain_minigpt4  # noqa: F401  (compat fixes and registration before mmengine builds)
 import mmengine
+import torch
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
+
+from mmpretrain_minigpt4.engine import use_cpu_distributed
 
 NO_CHECKPOINT = 'none'
 
@@ -108,6 +111,8 @@ def format_metrics_table(metrics: Dict[str, float]) -> str:
 def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
+    if args.launcher == 'pytorch' and not torch.cuda.is_available():
+        use_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
 
     if args.out and args.out_item in ('pred', None):

@@ -16,6 +16,8 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+from mmpretrain_minigpt4.engine import use_cpu_distributed
+
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
@@ -72,22 +74,6 @@ def set_dataloader_defaults(cfg: Config, pin_memory: bool, persistent_workers: b
         loader.setdefault('persistent_workers', persistent_workers)
         if loader.get('num_workers', 0) == 0:
             loader['persistent_workers'] = False
-
-
-def use_cpu_distributed(cfg: Config) -> None:
-    """torchrun (``--launcher pytorch``) on CPU: gloo, and DDP without device ids.
-
-    MMEngine's ``init_dist`` calls ``torch.cuda.set_device`` and its DDP
-    wrapper passes ``device_ids=[LOCAL_RANK]``; both fail on CPU. The process
-    group is created here (MMEngine then keeps it).
-    """
-    if not torch.distributed.is_initialized():
-        torch.distributed.init_process_group(backend='gloo')
-    cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
-    wrapper = cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel')
-    wrapper.setdefault('device_ids', None)
-    wrapper.setdefault('broadcast_buffers', False)
-    cfg.model_wrapper_cfg = wrapper
 
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:

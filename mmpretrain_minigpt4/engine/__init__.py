@@ -1,4 +1,5 @@
-"""Training-loop parts MMEngine lacks (the official learning-rate schedule)."""
+"""Runtime parts MMEngine lacks: the official learning-rate schedule, torchrun on CPU."""
+from .cpu_distributed import use_cpu_distributed
 from .schedulers import LinearWarmupCosineLR
 
-__all__ = ['LinearWarmupCosineLR']
+__all__ = ['LinearWarmupCosineLR', 'use_cpu_distributed']

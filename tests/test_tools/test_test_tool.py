@@ -6,7 +6,9 @@ dataset order) replace its text, so the printed metrics can be checked against
 hand-computed values. The COCO caption run leaves METEOR out (its JVM start is
 slow; tests/test_evaluation checks it). NEEDS JAVA for the caption run.
 """
+import glob
 import json
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -16,6 +18,7 @@ import pytest
 from PIL import Image
 
 from conftest import REPO_ROOT, load_script
+from test_train import free_port
 
 from mmpretrain_minigpt4.models.minigpt4 import MiniGPT4
 from mmpretrain_minigpt4.models.unique_images import unique_images
@@ -163,15 +166,21 @@ def test_batched_greedy_equals_one_by_one(tmp_path, monkeypatch):
     assert batched_answers == single_answers
 
 
-def test_questions_are_visited_image_by_image(tmp_path, monkeypatch):
-    """Interleaved images, batches of 2: the grouped order encodes each image once per batch."""
+def interleaved_gqa_questions(tmp_path, count: int) -> str:
+    """A GQA question file whose questions alternate between two images; its path."""
     gqa = osp.join(REPO_ROOT, 'tests/data/benchmarks/gqa/questions/testdev_balanced_questions.json')
     with open(gqa) as f:
-        first, _, third = json.load(f).items()  # on images n100001, n100001, n100003
-    questions = {'1': first[1], '2': third[1], '3': dict(first[1], question='What is worn?'),
-                 '4': dict(third[1], question='Where is the cup?')}
+        first, _, third = json.load(f).values()  # on images n100001, n100001, n100003
+    questions = {str(i + 1): dict((first, third)[i % 2], question=f'Question {i + 1}?')
+                 for i in range(count)}
     ann_file = tmp_path / 'interleaved.json'
     ann_file.write_text(json.dumps(questions))
+    return str(ann_file)
+
+
+def test_questions_are_visited_image_by_image(tmp_path, monkeypatch):
+    """Interleaved images, batches of 2: the grouped order encodes each image once per batch."""
+    ann_file = interleaved_gqa_questions(tmp_path, 4)
     encoded = []
     real_encode = MiniGPT4.encode_frozen
 
@@ -200,6 +209,33 @@ def test_questions_are_visited_image_by_image(tmp_path, monkeypatch):
     assert answers['DefaultSampler', 'encoded'] == [2, 2]
     assert answers['ImageGroupedSampler'] == answers['DefaultSampler']
     assert len(answers['DefaultSampler']) == 4 and all(answers['DefaultSampler'].values())
+
+
+def test_two_processes_answer_every_question_once(tmp_path):
+    """tools/dist_test.sh: image-grouped rank parts (one padded) gather to each question once."""
+    options = ['--cfg-options', f'test_dataloader.dataset.ann_file='
+               f'{interleaved_gqa_questions(tmp_path, 5)}', 'test_dataloader.batch_size=2']
+    config = osp.join(TINY_CONFIGS, 'minigpt4_tiny_gqa.py')
+    env = {**os.environ, 'PORT': str(free_port()), 'OMP_NUM_THREADS': '1',
+           'PYTHON': sys.executable}
+    records = {}
+    for name, command in (
+            ('ddp', ['bash', 'tools/dist_test.sh', config, 'none', '2']),
+            ('single', [sys.executable, 'tools/test.py', config, 'none'])):
+        out = tmp_path / f'{name}.json'
+        result = subprocess.run([*command, '--out', str(out), '--work-dir', str(tmp_path / name),
+                                 *options], cwd=REPO_ROOT, env=env, capture_output=True,
+                                text=True, timeout=600)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+        with open(out) as f:
+            records[name] = json.load(f)
+    assert 'Distributed launcher: pytorch' in open(
+        glob.glob(str(tmp_path / 'ddp' / '*' / '*.log'))[0]).read()
+    # Rank 1's part is one question short and padded with a repeat, which gathering drops.
+    assert sorted(r['question_id'] for r in records['ddp']) == ['1', '2', '3', '4', '5']
+    by_id = {r['question_id']: r for r in records['single']}
+    assert all(r == by_id[r['question_id']] for r in records['ddp'])
+    assert all(r['pred_answer'] for r in records['ddp'])
 
 
 def test_out_item_metrics_and_errors(tmp_path, monkeypatch, scripted_generate):

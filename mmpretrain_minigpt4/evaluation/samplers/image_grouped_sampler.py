@@ -22,8 +22,8 @@ class ImageGroupedSampler(Sampler):
     their last sample once. The layout fits MMEngine's result collection
     (``mmengine.dist.collect_results``: ranks interleaved, then cut to the
     dataset size), which then drops exactly the repeats. The collected results
-    are in grouped order, not dataset order; the metrics pair each prediction
-    with its own sample.
+    are not in dataset order (grouped in one process, ranks interleaved with
+    several); the metrics pair each prediction with its own sample.
 
     Args:
         dataset: A dataset with ``get_data_info(index)`` (any MMEngine
