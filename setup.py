@@ -1,5 +1,4 @@
 """Install the MiniGPT-4 plugin for mmpretrain / MMEngine."""
-import os
 import os.path as osp
 
 from setuptools import find_packages, setup
@@ -28,10 +27,8 @@ class BuildWithShippedFiles(build_py):
         shipped_root = osp.join(self.build_lib, 'mmpretrain_minigpt4', '.mim')
         for name in SHIPPED_FILES:
             target = osp.join(shipped_root, name)
-            if osp.islink(target):  # the checkout's link, if build_lib mirrors the tree
-                os.remove(target)
             if osp.isdir(name):
-                self.copy_tree(name, target, preserve_symlinks=False)
+                self.copy_tree(name, target)
             else:
                 self.copy_file(name, target)
 

@@ -229,8 +229,9 @@ def test_two_processes_answer_every_question_once(tmp_path):
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
         with open(out) as f:
             records[name] = json.load(f)
-    assert 'Distributed launcher: pytorch' in open(
-        glob.glob(str(tmp_path / 'ddp' / '*' / '*.log'))[0]).read()
+    (log, ) = glob.glob(str(tmp_path / 'ddp' / '*' / '*.log'))
+    with open(log) as f:
+        assert 'Distributed launcher: pytorch' in f.read()
     # Rank 1's part is one question short and padded with a repeat, which gathering drops.
     assert sorted(r['question_id'] for r in records['ddp']) == ['1', '2', '3', '4', '5']
     by_id = {r['question_id']: r for r in records['single']}

@@ -62,6 +62,3 @@ class ImageGroupedSampler(Sampler):
 
     def __len__(self) -> int:
         return len(self.indices)
-
-    def set_epoch(self, epoch: int) -> None:
-        """Nothing to do: the order is fixed (MMEngine calls this on samplers)."""
