@@ -20,6 +20,11 @@ TRAINABLE = {'head.proj.weight', 'head.proj.bias'}
 # One instruction, and answers cut to 8 tokens (every mini caption is longer): each
 # rank's token-mean loss then weighs samples as the global batch's does, so DDP
 # (mean of per-rank gradients) and one process with the global batch agree.
+# Bit-exact comparisons between processes run their CPU kernels on one thread: with
+# several, a resumed process (other memory addresses for its loaded tensors) may
+# sum in another order and differ in the last bits (seen about one run in three).
+ONE_THREAD = dict(OMP_NUM_THREADS='1')
+
 EQUAL_WEIGHT_SAMPLES = ['model.max_txt_len=8',
                         "train_dataloader.dataset.pipeline.1.instructions=['Describe this.']"]
 
@@ -54,7 +59,8 @@ def logged_losses(work_dir):
 def stage2_run(tmp_path_factory):
     """8 iterations of the tiny stage 2 (2 passes over the 8 mini samples)."""
     tmp_path = tmp_path_factory.mktemp('stage2')
-    train(STAGE2_TINY, tmp_path / 'work', tmp_path, '--cfg-options', 'train_cfg.max_iters=8')
+    train(STAGE2_TINY, tmp_path / 'work', tmp_path, '--cfg-options', 'train_cfg.max_iters=8',
+          **ONE_THREAD)
     return tmp_path / 'work'
 
 
@@ -77,10 +83,10 @@ def test_checkpoints_hold_only_trainable_weights(stage2_run):
 def test_interrupted_run_resumes_to_the_same_weights(stage2_run, tmp_path):
     work_dir = tmp_path / 'work'
     # The same schedule (its length is the scheduler's `end`), stopped after 4 iterations.
-    train(STAGE2_TINY, work_dir, tmp_path, '--cfg-options', 'train_cfg.max_iters=4')
+    train(STAGE2_TINY, work_dir, tmp_path, '--cfg-options', 'train_cfg.max_iters=4', **ONE_THREAD)
     assert not osp.exists(work_dir / 'iter_8.pth')
     resumed = train(STAGE2_TINY, work_dir, tmp_path, '--resume',
-                    '--cfg-options', 'train_cfg.max_iters=8')
+                    '--cfg-options', 'train_cfg.max_iters=8', **ONE_THREAD)
     assert 'resumed epoch: 0, iter: 4' in resumed.stdout + resumed.stderr
     expected, got = checkpoint(stage2_run, 8), checkpoint(work_dir, 8)
     for key in TRAINABLE:
@@ -125,10 +131,10 @@ def test_ddp_two_cpu_processes_match_one_process_with_the_global_batch(tmp_path)
     ddp, single = tmp_path / 'ddp', tmp_path / 'single'
     options = ['train_cfg.max_iters=3', *EQUAL_WEIGHT_SAMPLES]
     run(['bash', 'tools/dist_train.sh', STAGE2_TINY, '2', '--work-dir', str(ddp),
-         '--cfg-options', *options], tmp_path, PORT=str(free_port()), OMP_NUM_THREADS='1',
+         '--cfg-options', *options], tmp_path, PORT=str(free_port()), **ONE_THREAD,
         PYTHON=sys.executable)
     train(STAGE2_TINY, single, tmp_path, '--cfg-options', 'train_dataloader.batch_size=4',
-          *options, OMP_NUM_THREADS='1')
+          *options, **ONE_THREAD)
     (log, ) = glob.glob(osp.join(ddp, '*', '*.log'))
     with open(log) as f:
         env_info = f.read()
