@@ -44,7 +44,8 @@ setup(
     py_modules=['mmpretrain_minigpt4_autoload'],
     cmdclass={'build_py': BuildWithShippedFiles},
     install_requires=[
-        'torch>=2.1',
+        # 2.6: the safe unpickler's allow-list by name (safe_checkpoint_loading).
+        'torch>=2.6',
         'mmengine==0.10.7',
         'mmcv-lite>=2.0.0,<2.4.0',
         'mmpretrain==1.2.0',

@@ -16,10 +16,6 @@ fix                                 breakage it removes
                                     ``mmpretrain.models`` imports from
                                     ``transformers.modeling_utils``:
                                     ``TypeError: NoneType takes no arguments``.
-``load_checkpoints_with_pickle``    torch >= 2.6 defaults ``torch.load`` to
-                                    ``weights_only=True``; mmengine's Runner checkpoints
-                                    (message hub, numpy) then fail with
-                                    ``UnpicklingError: Weights only load failed``.
 ``use_importlib_package_lookups``   mmengine finds packages (``mmpretrain::`` config
                                     bases) with ``pkg_resources``, which setuptools >= 82
                                     removed (``ModuleNotFoundError: No module named
@@ -107,24 +103,6 @@ def alias_transformers_helpers() -> list:
     return aliased
 
 
-def load_checkpoints_with_pickle() -> None:
-    """Load local MMEngine checkpoints with ``weights_only=False``.
-
-    Runner checkpoints hold the message hub's ``HistoryBuffer`` and numpy arrays,
-    which torch >= 2.6's safe unpickler rejects. Local files are the user's own
-    (written by the Runner or by our converter), as with torch < 2.6.
-    """
-    from mmengine.runner.checkpoint import CheckpointLoader
-
-    def load_from_local(filename, map_location):
-        filename = osp.expanduser(filename)
-        if not osp.isfile(filename):
-            raise FileNotFoundError(f'{filename} can not be found.')
-        return torch.load(filename, map_location=map_location, weights_only=False)
-
-    CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True)
-
-
 def _distribution_module_path(package: str):
     """Existing install folder of distribution ``package`` from importlib metadata, or None."""
     try:
@@ -179,5 +157,4 @@ def apply_compat_fixes() -> None:
     """Apply every fix in this module (safe to call more than once)."""
     define_torchvision_op_schemas()
     alias_transformers_helpers()
-    load_checkpoints_with_pickle()
     use_importlib_package_lookups()

@@ -1,7 +1,11 @@
 """Shared fixtures: the tiny MiniGPT-4 from its config, real photos from scikit-image,
-and the repository's scripts as modules."""
+the repository's scripts as modules or in a fresh interpreter."""
 import importlib.util
+import os
 import os.path as osp
+import subprocess
+import sys
+from typing import Optional
 
 import mmpretrain_minigpt4  # noqa: F401  (applies the compat fixes, registers modules)
 import numpy as np
@@ -22,6 +26,28 @@ def load_script(relative_path: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def run_python(*args: str, env: Optional[dict] = None, cwd: str = REPO_ROOT,
+               expect_success: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
+    """``python ARGS`` in a fresh interpreter (``'-c', code`` or a script with its options).
+
+    Args:
+        env (dict, optional): Variables set on top of this process's environment.
+        expect_success (bool): Assert exit status 0 (showing the output's tail if not),
+            else assert a failure. Defaults to True.
+
+    Returns:
+        subprocess.CompletedProcess: With ``stdout`` and ``stderr`` as text.
+    """
+    result = subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=cwd,
+                            timeout=timeout, env={**os.environ, **(env or {})})
+    output = result.stdout[-3000:] + result.stderr[-5000:]
+    if expect_success:
+        assert result.returncode == 0, output
+    else:
+        assert result.returncode != 0, output
+    return result
 
 
 def build_tiny_model(seed: int = 0, **overrides):

@@ -11,9 +11,9 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 . "$VENV/bin/activate"
 python -m pip install -q --upgrade pip
-# Any torch >= 2.1 works. The cap makes pip take a torch 2.13 wheel already on the
+# Any torch >= 2.6 works. The cap makes pip take a torch 2.13 wheel already on the
 # machine (our CI machines ship a CPU build) instead of downloading a newer CUDA one.
-python -m pip install -q "torch>=2.1,<2.14" ${TRANSFORMERS_SPEC:+"$TRANSFORMERS_SPEC"} -e ".[tests]"
+python -m pip install -q "torch>=2.6,<2.14" ${TRANSFORMERS_SPEC:+"$TRANSFORMERS_SPEC"} -e ".[tests]"
 # Editable installs do not place the autoload hook in site-packages: copy it, so
 # `from mmpretrain import inference_model` works without `import mmpretrain_minigpt4`.
 cp mmpretrain_minigpt4_autoload.pth "$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"

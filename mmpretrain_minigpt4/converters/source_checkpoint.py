@@ -1,12 +1,9 @@
 """Read an official (or mmpretrain-converted) checkpoint file's tensors, memory-mapped."""
-import os.path as osp
-import pickle
-import warnings
-import zipfile
 from typing import Dict
 
 import torch
 
+from ..safe_checkpoint_loading import load_checkpoint_file
 from .converted_weights import ConversionError
 
 # LAVIS / MiniGPT-4 runners save {'model': ...}; mmpretrain / MMEngine save
@@ -18,7 +15,8 @@ def load_source_state_dict(path: str, setting: str) -> Dict[str, torch.Tensor]:
     """The tensors of a checkpoint file, memory-mapped when the file allows it.
 
     Memory-mapping keeps conversion memory bounded: tensors are read from disk
-    when they are written out, never all held at once.
+    when they are written out, never all held at once. The file is read with
+    the safe unpickler (:func:`~mmpretrain_minigpt4.safe_checkpoint_loading.load_checkpoint_file`).
 
     Args:
         path (str): The file.
@@ -30,29 +28,11 @@ def load_source_state_dict(path: str, setting: str) -> Dict[str, torch.Tensor]:
 
     Raises:
         FileNotFoundError: If ``path`` is not a file.
+        CheckpointError: If the file is unreadable or would run code.
         ConversionError: If the file holds no state dict of tensors.
     """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{setting}: checkpoint file not found: {path!r}')
-    try:
-        checkpoint = _torch_load(path)
-    except Exception as error:
-        raise ConversionError(f'{setting}: {path} is not a readable torch checkpoint: '
-                              f'{error}') from error
-    return _state_dict_of(checkpoint, path, setting)
-
-
-def _torch_load(path: str):
-    # Files in torch's legacy (pre-1.6) format cannot be memory-mapped.
-    mmap = zipfile.is_zipfile(path)
-    try:
-        return torch.load(path, map_location='cpu', mmap=mmap, weights_only=True)
-    except pickle.UnpicklingError as error:
-        if 'Unsupported global' not in str(error):
-            raise
-    warnings.warn(f'{path} holds pickled objects besides tensors; unpickling it fully '
-                  '(do this only for files from a source you trust).')
-    return torch.load(path, map_location='cpu', mmap=mmap, weights_only=False)
+    return _state_dict_of(load_checkpoint_file(path, map_location='cpu', setting=setting), path,
+                          setting)
 
 
 def _state_dict_of(checkpoint, path: str, setting: str) -> Dict[str, torch.Tensor]:

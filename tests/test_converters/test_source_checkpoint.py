@@ -3,7 +3,10 @@ import os.path as osp
 import pytest
 import torch
 
+from code_running_pickles import write_code_running_checkpoint
 from mmpretrain_minigpt4.converters import ConversionError, load_source_state_dict
+from mmpretrain_minigpt4.safe_checkpoint_loading import (UnreadableCheckpointError,
+                                                         UnsafeCheckpointError)
 
 
 def _save(tmp_path, obj, name='file.pth', **kwargs):
@@ -37,7 +40,8 @@ def test_malformed_files_name_the_file(tmp_path):
     not_torch = osp.join(tmp_path, 'notes.pth')
     with open(not_torch, 'w') as f:
         f.write('not a checkpoint')
-    with pytest.raises(ConversionError, match=r'--blip2: .*notes.pth is not a readable torch'):
+    with pytest.raises(UnreadableCheckpointError,
+                       match=r'--blip2: .*notes.pth cannot be read as a torch checkpoint'):
         load_source_state_dict(not_torch, '--blip2')
     no_state_dict = _save(tmp_path, dict(weights={'a': torch.ones(1)}, epoch=1), 'x.pth')
     with pytest.raises(ConversionError,
@@ -49,14 +53,16 @@ def test_malformed_files_name_the_file(tmp_path):
         load_source_state_dict(non_tensor, '--minigpt4')
 
 
-class TrainingConfig:
-    """Stands for a pickled object besides tensors (e.g. a runner's config)."""
-
-    def __init__(self):
-        self.lr = 1e-4
-
-
-def test_files_with_pickled_objects_load_after_a_warning(tmp_path):
-    path = _save(tmp_path, dict(model={'llama_proj.bias': torch.ones(2)}, config=TrainingConfig()))
-    with pytest.warns(UserWarning, match='holds pickled objects besides tensors'):
-        assert list(load_source_state_dict(path, '--minigpt4')) == ['llama_proj.bias']
+@pytest.mark.parametrize('legacy_format', [False, True])
+def test_files_that_would_run_code_are_refused_unless_trusted(tmp_path, monkeypatch,
+                                                              legacy_format):
+    marker = osp.join(tmp_path, 'ran')
+    path = write_code_running_checkpoint(osp.join(tmp_path, 'v2.pth'), marker,
+                                         {'llama_proj.bias': torch.ones(2)}, legacy_format)
+    with pytest.raises(UnsafeCheckpointError, match=r'--minigpt4: .*v2.pth was not loaded: '
+                       r'.*it needs os.makedirs.*MINIGPT4_TRUSTED_CHECKPOINTS='):
+        load_source_state_dict(path, '--minigpt4')
+    assert not osp.exists(marker)
+    monkeypatch.setenv('MINIGPT4_TRUSTED_CHECKPOINTS', path)
+    assert list(load_source_state_dict(path, '--minigpt4')) == ['llama_proj.bias']
+    assert osp.isdir(marker)  # the user allowed it knowingly
