@@ -2,9 +2,9 @@
 import os.path as osp
 from typing import List, Optional
 
-from mmengine.fileio import load
 from mmpretrain.registry import DATASETS
 
+from .annotation_files import expect_entries, expect_fields, expect_type, json_path, load_json
 from .image_text_dataset import BadSampleError, ImageTextDataset, check_caption, decode_image
 
 
@@ -28,6 +28,11 @@ class CCSBUAlignDataset(ImageTextDataset):
         on_bad_sample (str): ``'error'`` or ``'skip'``, see
             :class:`ImageTextDataset`. Defaults to 'error'.
         **kwargs: Other :class:`mmengine.dataset.BaseDataset` arguments.
+
+    Raises:
+        AnnotationFileError: When the annotations are loaded (at build, or at
+            ``full_init`` with ``lazy_init``), if ``filter_cap.json`` is not
+            JSON, an entry lacks a field, or there is no entry.
     """
 
     def __init__(self,
@@ -46,15 +51,13 @@ class CCSBUAlignDataset(ImageTextDataset):
         if not osp.isfile(self.ann_file):
             raise FileNotFoundError(f'cc_sbu_align annotation file not found: {self.ann_file} '
                                     '(set `data_root` / `ann_file`).')
-        annotations = load(self.ann_file, file_format='json')
-        if not isinstance(annotations, dict) or not isinstance(
-                annotations.get('annotations'), list):
-            raise ValueError(f'{self.ann_file}: expected {{"annotations": [...]}}.')
+        entries = expect_fields(load_json(self.ann_file), ('annotations',), self.ann_file,
+                                '')['annotations']
+        expect_type(entries, list, self.ann_file, 'annotations', 'a list')
         data_list = []
-        for position, entry in enumerate(annotations['annotations']):
-            if not isinstance(entry, dict) or 'image_id' not in entry or 'caption' not in entry:
-                raise ValueError(f'{self.ann_file}: annotation #{position} needs "image_id" and '
-                                 f'"caption", got {entry!r}.')
+        for position, entry in enumerate(expect_entries(entries, self.ann_file, 'annotations')):
+            expect_fields(entry, ('image_id', 'caption'), self.ann_file,
+                          json_path('annotations', position))
             image_id = str(entry['image_id'])
             data_list.append(dict(
                 image_id=image_id,

@@ -39,13 +39,17 @@ class ImageTextShardDataset(ImageTextDataset):
             ``'laion/*.tar'``), relative to ``data_root``. Matches are sorted.
         data_root (str): Root of ``shards``. Defaults to ''.
         pipeline (Sequence[dict]): Transforms. Defaults to ().
-        index_file (str, optional): Cache file of the index. Defaults to a file
-            under :func:`default_index_cache_dir` named by the hash of the
-            absolute shard patterns.
+        index_file (str, optional): Cache file of the index (``.npz``).
+            Defaults to a file under :func:`default_index_cache_dir` named by
+            the hash of the absolute shard patterns.
         on_bad_sample (str): ``'error'`` or ``'skip'``, see
             :class:`ImageTextDataset`. Defaults to 'error'.
         **kwargs: ``test_mode``, ``lazy_init``, ``max_refetch`` of
             :class:`mmengine.dataset.BaseDataset`.
+
+    Raises:
+        ValueError: At build (or ``full_init`` with ``lazy_init``), if a shard
+            is not a complete tar archive, or the shards hold no sample.
     """
 
     def __init__(self,
@@ -86,6 +90,10 @@ class ImageTextShardDataset(ImageTextDataset):
             return
         self.shard_paths = self._find_shards()
         self.index = load_shard_index(self.shard_paths, self.index_file)
+        if len(self.index['key']) == 0:
+            shown = ', '.join(self.shard_paths[:3]) + (', ...' if len(self.shard_paths) > 3 else '')
+            raise ValueError(f'{type(self).__name__} is empty: its {len(self.shard_paths)} '
+                             f'shard(s) hold no member named {{key}}.{{extension}}: {shown}')
         self._fully_initialized = True
 
     @force_full_init

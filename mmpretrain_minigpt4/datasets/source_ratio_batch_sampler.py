@@ -25,6 +25,10 @@ class SourceRatioBatchSampler(Sampler):
         batch_size (int): Samples per batch and rank.
         ratios (Sequence[float]): One sampling weight per source (e.g. the
             official ``sample_ratio`` 115 for LAION, 14 for CC/SBU).
+
+    Raises:
+        ValueError: If a source with a positive ratio has no samples, or
+            ``batch_size`` is below 1.
     """
 
     def __init__(self, sampler: Sampler, batch_size: int, ratios: Sequence[float]):
@@ -36,6 +40,13 @@ class SourceRatioBatchSampler(Sampler):
             raise ValueError(f'{len(ratios)} ratios for {len(dataset.datasets)} datasets.')
         if min(ratios) < 0 or sum(ratios) <= 0:
             raise ValueError(f'ratios must be non-negative with a positive sum, got {ratios}.')
+        if batch_size < 1:
+            raise ValueError(f'batch_size must be at least 1, got {batch_size}.')
+        for i, (source, ratio) in enumerate(zip(dataset.datasets, ratios)):
+            # InfiniteSampler would loop forever over an empty source, without a message.
+            if ratio > 0 and len(source) == 0:
+                raise ValueError(f'Source {i} ({type(source).__name__}) of the ConcatDataset has '
+                                 f'no samples but ratio {ratio}: give it data or ratio 0.')
         self.sampler = sampler
         self.batch_size = batch_size
         self.probabilities = np.asarray(ratios, dtype=np.float64) / sum(ratios)

@@ -5,24 +5,35 @@ ranges are kept so a sample is later read with one ``seek`` + ``read``, without
 extracting anything. The index of every shard is cached with the shard's size
 and modification time, so a restart (or a new shard among 10k) scans only what
 changed.
+
+The cache is a numpy ``.npz`` read with ``allow_pickle=False``: it is read on
+every run from a shared directory, and a pickle there could run any code. It
+holds the index arrays of all shards concatenated and ``metadata``, JSON text:
+the format version and, per shard, its path, fingerprint and sample count.
 """
 import hashlib
+import json
+import logging
 import os
 import os.path as osp
-import pickle
 import re
 import tarfile
-from typing import Dict, List, Sequence
+from typing import Dict, Sequence
 
 import numpy as np
 from mmengine.dist import barrier, is_main_process
+from mmengine.logging import print_log
 
 IMAGE_EXTENSIONS = ('jpg', 'jpeg', 'png', 'webp')
 # Caption sources in the order they are preferred: the official loader reads
 # ``json['caption']``; a ``.txt`` member holds the same caption.
 TEXT_EXTENSIONS = ('json', 'txt')
 NO_MEMBER = -1
-INDEX_VERSION = 2
+INDEX_VERSION = 3
+# The arrays of an index and their types; ``key`` is UTF-8 bytes of any width.
+INDEX_DTYPES = dict(key=np.dtype(np.bytes_), image_offset=np.dtype(np.int64),
+                    image_size=np.dtype(np.int32), text_offset=np.dtype(np.int64),
+                    text_size=np.dtype(np.int32), text_kind=np.dtype(np.int8))
 # webdataset's rule: the key is the path up to the first dot of the file name.
 _KEY_AND_EXTENSION = re.compile(r'^((?:.*/|)[^./]+)\.([^/]*)$')
 
@@ -41,35 +52,73 @@ def scan_shard(path: str) -> Dict[str, np.ndarray]:
         ``text_kind`` (index into :data:`TEXT_EXTENSIONS`, -1 when none).
 
     Raises:
-        ValueError: If the file is not a readable tar archive.
+        ValueError: If the file is not a readable tar archive, or ends before
+            a member's data or header does, or has a corrupt header after the
+            first member (Python's tarfile stops at those two without an
+            error), naming the member. A file that ends between two members
+            (no end-of-archive marker) is indexed with a warning.
     """
     samples: Dict[str, dict] = {}
     try:
+        file_size = osp.getsize(path)
         with tarfile.open(path, mode='r:') as archive:
+            members_end, last_member = 0, None
             for member in archive:
-                match = _KEY_AND_EXTENSION.match(member.name)
-                if not member.isfile() or match is None:
-                    continue
-                key, extension = match.group(1), match.group(2).lower()
-                sample = samples.setdefault(key, {})
-                if extension in IMAGE_EXTENSIONS and 'image' not in sample:
-                    sample['image'] = (member.offset_data, member.size)
-                elif extension in TEXT_EXTENSIONS:
-                    kind = TEXT_EXTENSIONS.index(extension)
-                    if kind < sample.get('text', (0, 0, len(TEXT_EXTENSIONS)))[2]:
-                        sample['text'] = (member.offset_data, member.size, kind)
+                if member.offset_data + member.size > file_size:
+                    raise ValueError(
+                        f'{path} is truncated: member {member.name!r} needs bytes up to '
+                        f'{member.offset_data + member.size}, the file has {file_size}.')
+                blocks = -(-member.size // tarfile.BLOCKSIZE)  # data is padded to whole blocks
+                members_end = member.offset_data + blocks * tarfile.BLOCKSIZE
+                last_member = member.name
+                _add_member(samples, member)
+            archive.fileobj.seek(members_end)
+            _check_archive_end(path, archive.fileobj.read(tarfile.BLOCKSIZE), members_end,
+                               file_size, last_member)
     except (tarfile.TarError, OSError) as error:
         raise ValueError(f'Cannot read the webdataset shard {path}: {error}') from None
     keys = list(samples)
     image = [samples[k].get('image', (NO_MEMBER, 0)) for k in keys]
     text = [samples[k].get('text', (NO_MEMBER, 0, NO_MEMBER)) for k in keys]
-    return dict(
-        key=np.array([k.encode('utf-8') for k in keys], dtype=np.bytes_),
-        image_offset=np.array([i[0] for i in image], dtype=np.int64),
-        image_size=np.array([i[1] for i in image], dtype=np.int32),
-        text_offset=np.array([t[0] for t in text], dtype=np.int64),
-        text_size=np.array([t[1] for t in text], dtype=np.int32),
-        text_kind=np.array([t[2] for t in text], dtype=np.int8))
+    columns = dict(key=[k.encode('utf-8') for k in keys],
+                   image_offset=[i[0] for i in image], image_size=[i[1] for i in image],
+                   text_offset=[t[0] for t in text], text_size=[t[1] for t in text],
+                   text_kind=[t[2] for t in text])
+    return {name: np.array(columns[name], dtype=dtype) for name, dtype in INDEX_DTYPES.items()}
+
+
+def _add_member(samples: Dict[str, dict], member: tarfile.TarInfo) -> None:
+    match = _KEY_AND_EXTENSION.match(member.name)
+    if not member.isfile() or match is None:
+        return
+    key, extension = match.group(1), match.group(2).lower()
+    sample = samples.setdefault(key, {})
+    if extension in IMAGE_EXTENSIONS and 'image' not in sample:
+        sample['image'] = (member.offset_data, member.size)
+    elif extension in TEXT_EXTENSIONS:
+        kind = TEXT_EXTENSIONS.index(extension)
+        if kind < sample.get('text', (0, 0, len(TEXT_EXTENSIONS)))[2]:
+            sample['text'] = (member.offset_data, member.size, kind)
+
+
+def _check_archive_end(path: str, block: bytes, offset: int, file_size: int,
+                       last_member: str) -> None:
+    """What follows the last member tarfile read, ``block``, must be the end-of-archive
+    marker (zeros): tarfile also ends without an error at a cut or corrupt header."""
+    if not block.strip(b'\0'):
+        if not block:
+            print_log(f'{path} has no end-of-archive marker: it may have been cut between '
+                      'two members. Its complete members are used.', logger='current',
+                      level=logging.WARNING)
+        return
+    # A non-zero block follows a member: tarfile raises on a bad first header itself.
+    if len(block) < tarfile.BLOCKSIZE:
+        name = block[:100].split(b'\0', 1)[0].decode('utf-8', 'replace')  # the name field
+        raise ValueError(f'{path} is truncated: the header of member {name!r} (after member '
+                         f'{last_member!r}) needs bytes up to {offset + tarfile.BLOCKSIZE}, the '
+                         f'file has {file_size}.')
+    raise ValueError(f'{path} has a corrupt member header at byte {offset} (after member '
+                     f'{last_member!r}): the members from there on cannot be read.')
 
 
 def _fingerprint(path: str) -> tuple:
@@ -84,45 +133,73 @@ def default_index_file(shard_patterns: Sequence[str], cache_dir: str) -> str:
     reuses the cache and scans only the new shard.
     """
     digest = hashlib.sha1('\n'.join(shard_patterns).encode('utf-8')).hexdigest()[:16]
-    return osp.join(cache_dir, f'shards-{digest}.pkl')
+    return osp.join(cache_dir, f'shards-{digest}.npz')
 
 
-def _read_cache(index_file: str) -> dict:
+def _read_cache(index_file: str) -> Dict[str, tuple]:
+    """``{shard path: (fingerprint, index arrays)}`` of the cache, {} if it is unusable."""
     if not osp.isfile(index_file):
         return {}
     try:
-        with open(index_file, 'rb') as f:
-            cache = pickle.load(f)
-    except (OSError, pickle.UnpicklingError, EOFError):
-        return {}  # an unreadable cache is rebuilt, never trusted
-    if cache.get('version') != INDEX_VERSION:
+        with np.load(index_file, allow_pickle=False) as cache:
+            metadata = json.loads(cache['metadata'].item())
+            arrays = {name: cache[name] for name in INDEX_DTYPES}
+        if metadata['version'] != INDEX_VERSION:
+            return {}
+        counts = [shard['count'] for shard in metadata['shards']]
+        if not all(isinstance(count, int) and count >= 0 for count in counts) or not all(
+                _is_index_column(values, name, sum(counts)) for name, values in arrays.items()):
+            return {}
+        ends = np.cumsum(counts)
+        return {shard['path']: (tuple(shard['fingerprint']),
+                                {name: values[end - count:end] for name, values in arrays.items()})
+                for shard, count, end in zip(metadata['shards'], counts, ends)}
+    except Exception:  # whatever is wrong with a cache file, it is rebuilt, never trusted
         return {}
-    return cache['shards']
 
 
-def _update_cache(shards: Sequence[str], index_file: str) -> dict:
-    """Scan the shards that are new or changed since the cache; rewrite it if needed."""
+def _is_index_column(values: np.ndarray, name: str, length: int) -> bool:
+    expected = INDEX_DTYPES[name]
+    same_type = values.dtype.kind == 'S' if expected.kind == 'S' else values.dtype == expected
+    return same_type and values.shape == (length,)
+
+
+def _write_cache(index_file: str, shards: Sequence[str], fingerprints: Sequence[tuple],
+                 index: Dict[str, np.ndarray]) -> None:
+    counts = np.bincount(index['shard_id'], minlength=len(shards))
+    metadata = dict(version=INDEX_VERSION, shards=[
+        dict(path=path, fingerprint=list(fingerprint), count=int(count))
+        for path, fingerprint, count in zip(shards, fingerprints, counts)])
+    os.makedirs(osp.dirname(osp.abspath(index_file)), exist_ok=True)
+    temporary = f'{index_file}.{os.getpid()}.tmp'
+    try:
+        with open(temporary, 'wb') as f:  # a file object: np.savez would add '.npz' to a name
+            np.savez(f, metadata=np.array(json.dumps(metadata).encode('ascii')),
+                     **{name: index[name] for name in INDEX_DTYPES})
+        os.replace(temporary, index_file)  # atomic: readers never see half a file
+    except OSError:
+        if osp.exists(temporary):
+            os.remove(temporary)
+
+
+def _update_cache(shards: Sequence[str], index_file: str) -> Dict[str, np.ndarray]:
+    """The index, scanning the shards that are new or changed since the cache; the
+    cache is rewritten if anything differs."""
     cached = _read_cache(index_file)
-    entries, changed = {}, False
-    for path in shards:
-        fingerprint = _fingerprint(path)
+    fingerprints = [_fingerprint(path) for path in shards]
+    per_shard = []
+    for path, fingerprint in zip(shards, fingerprints):
         entry = cached.get(path)
-        if entry is None or entry['fingerprint'] != fingerprint:
-            entry = dict(fingerprint=fingerprint, samples=scan_shard(path))
-            changed = True
-        entries[path] = entry
-    if changed or set(cached) != set(entries):
-        os.makedirs(osp.dirname(osp.abspath(index_file)), exist_ok=True)
-        temporary = f'{index_file}.{os.getpid()}.tmp'
-        try:
-            with open(temporary, 'wb') as f:
-                pickle.dump(dict(version=INDEX_VERSION, shards=entries), f,
-                            protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(temporary, index_file)  # atomic: readers never see half a file
-        except OSError:
-            if osp.exists(temporary):
-                os.remove(temporary)
-    return entries
+        per_shard.append(entry[1] if entry is not None and entry[0] == fingerprint
+                         else scan_shard(path))
+    index = {name: np.concatenate([samples[name] for samples in per_shard])
+             for name in INDEX_DTYPES}
+    index['shard_id'] = np.concatenate(
+        [np.full(len(samples['key']), i, dtype=np.int32) for i, samples in enumerate(per_shard)])
+    if list(cached) != list(shards) or any(
+            cached[path][0] != fingerprint for path, fingerprint in zip(shards, fingerprints)):
+        _write_cache(index_file, shards, fingerprints, index)
+    return index
 
 
 def load_shard_index(shards: Sequence[str], index_file: str) -> Dict[str, np.ndarray]:
@@ -138,15 +215,21 @@ def load_shard_index(shards: Sequence[str], index_file: str) -> Dict[str, np.nda
     Returns:
         dict[str, np.ndarray]: :func:`scan_shard`'s arrays over all shards
         concatenated, plus ``shard_id`` (index into ``shards``).
+
+    Raises:
+        ValueError: If a shard is not a complete tar archive (on every rank).
     """
+    index, error = None, None
     if is_main_process():
-        entries = _update_cache(shards, index_file)
+        try:
+            index = _update_cache(shards, index_file)
+        except ValueError as bad_shard:
+            # Raised after the barrier, so that the other ranks do not wait there
+            # forever: they scan the shard themselves and raise the same error.
+            error = bad_shard
     barrier()
+    if error is not None:
+        raise error
     if not is_main_process():
-        entries = _update_cache(shards, index_file)
-    per_shard: List[Dict[str, np.ndarray]] = [entries[path]['samples'] for path in shards]
-    index = {name: np.concatenate([samples[name] for samples in per_shard])
-             for name in per_shard[0]}
-    index['shard_id'] = np.concatenate(
-        [np.full(len(samples['key']), i, dtype=np.int32) for i, samples in enumerate(per_shard)])
+        index = _update_cache(shards, index_file)
     return index

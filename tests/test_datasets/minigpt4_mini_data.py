@@ -51,10 +51,11 @@ def jpeg_bytes(name: str = 'coffee', size=(64, 48)) -> bytes:
 
 
 @contextmanager
-def mmengine_log():
-    """Collect the messages MMEngine's current logger emits inside the block."""
+def mmengine_log(level: int = logging.NOTSET):
+    """Collect the messages (of ``level`` or above) MMEngine's current logger emits
+    inside the block."""
     messages = []
-    handler = logging.Handler()
+    handler = logging.Handler(level)
     handler.emit = lambda record: messages.append(record.getMessage())
     logger = MMLogger.get_current_instance()
     logger.addHandler(handler)

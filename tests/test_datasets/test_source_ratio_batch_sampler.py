@@ -83,6 +83,20 @@ def test_needs_a_concat_dataset_and_one_ratio_per_source():
         SourceRatioBatchSampler(InfiniteSampler(concat(5, 5, 5), seed=0), 2, ratios=[1, 1])
 
 
+def test_empty_source_with_a_positive_ratio_is_an_error_naming_it():
+    with pytest.raises(ValueError, match=r'Source 1 \(Sized\) of the ConcatDataset has no samples '
+                                         r'but ratio 14'):
+        SourceRatioBatchSampler(InfiniteSampler(concat(5, 0), seed=0), 2, ratios=[115, 14])
+    never_drawn = SourceRatioBatchSampler(InfiniteSampler(concat(5, 0), seed=0), 2, ratios=[1, 0])
+    assert {i for batch in batches(never_drawn, 10) for i in batch} == set(range(5))
+
+
+@pytest.mark.parametrize('batch_size', [0, -2])
+def test_batch_size_must_be_positive(batch_size):
+    with pytest.raises(ValueError, match=f'batch_size must be at least 1, got {batch_size}'):
+        SourceRatioBatchSampler(InfiniteSampler(concat(5, 5), seed=0), batch_size, ratios=[1, 1])
+
+
 def test_dataloader_over_the_mini_shards():
     dataset = ConcatDataset([
         ImageTextShardDataset('*.tar', osp.join(MINI_DATA, 'laion')),

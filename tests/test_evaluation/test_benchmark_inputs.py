@@ -7,6 +7,7 @@ from mmpretrain.registry import DATASETS, METRICS, TRANSFORMS
 from mmpretrain.structures import DataSample
 
 import mmpretrain_minigpt4.evaluation  # noqa: F401
+from mmpretrain_minigpt4.datasets.annotation_files import AnnotationFileError
 
 DATA = osp.join(osp.dirname(osp.dirname(__file__)), 'data', 'benchmarks')
 
@@ -42,7 +43,8 @@ def test_vizwiz_keeps_unanswerable_questions_and_all_answers():
 
 def test_vizwiz_rejects_a_non_list_file(tmp_path):
     (tmp_path / 'val.json').write_text(json.dumps({'questions': []}))
-    with pytest.raises(TypeError, match='val.json: expected the official VizWiz list'):
+    with pytest.raises(AnnotationFileError,
+                       match='val.json: expected the official VizWiz list of questions, got dict'):
         DATASETS.build(dict(type='VizWizAllQuestions', data_root=str(tmp_path), data_prefix='',
                             ann_file='val.json'))
 
@@ -76,7 +78,9 @@ def test_official_gqa_reads_the_released_dict_and_lavis_list(tmp_path):
     kwargs = dict(type='OfficialGQA', data_root=str(tmp_path), data_prefix='images')
     lavis_dataset = DATASETS.build(dict(kwargs, ann_file='lavis.json'))
     assert lavis_dataset.get_data_info(0)['gt_answer'] == 'saucer'
-    with pytest.raises(KeyError, match=r"broken.json: question 7 lacks \['answer'\]"):
+    with pytest.raises(AnnotationFileError,
+                       match=r'broken.json: \["7"\]: missing field "answer" \(has "imageId", '
+                             r'"question"\)'):
         DATASETS.build(dict(kwargs, ann_file='broken.json'))
 
 
@@ -91,6 +95,7 @@ def test_official_vsr_reads_the_released_jsonl(tmp_path):
 
     (tmp_path / 'bad.jsonl').write_text(json.dumps(dict(image='a.jpg', caption='x', label=1)) + '\n'
                                         + json.dumps(dict(image='b.jpg', caption='y')) + '\n')
-    with pytest.raises(ValueError, match='bad.jsonl:2: expected "image", "caption" and a 0/1'):
+    with pytest.raises(AnnotationFileError,
+                       match=r'bad.jsonl:2: missing field "label" \(has "image", "caption"\)'):
         DATASETS.build(dict(type='OfficialVSR', data_root=str(tmp_path), data_prefix='',
                             ann_file='bad.jsonl'))

@@ -1,10 +1,12 @@
 """VSR from its released JSON-lines files (``{"image", "caption", "label", ...}`` per line)."""
-import json
 from typing import List
 
 import mmengine
 from mmpretrain.datasets import VSR
 from mmpretrain.registry import DATASETS
+
+from ...datasets.annotation_files import (AnnotationFileError, expect_entries, expect_fields,
+                                          expect_type, json_path, load_json, load_json_lines)
 
 
 @DATASETS.register_module()
@@ -25,22 +27,37 @@ class OfficialVSR(VSR):
         data_prefix (str): The image folder.
         ann_file (str): A ``.jsonl`` split (or mmpretrain's ``.json`` list).
         **kwargs: Other arguments of :class:`mmengine.dataset.BaseDataset`.
+
+    Raises:
+        AnnotationFileError: If a line (or the file) is not JSON, a statement
+            lacks a field or has no 0/1 label, or there is none.
     """
 
     def load_data_list(self) -> List[dict]:
-        if not self.ann_file.endswith('.jsonl'):
-            return super().load_data_list()
-        with open(self.ann_file, encoding='utf-8') as f:
-            rows = [(number, json.loads(line)) for number, line in enumerate(f, 1) if line.strip()]
-        data_list = []
-        for number, row in rows:
-            if row.get('label') not in (0, 1) or 'caption' not in row or 'image' not in row:
-                raise ValueError(f'{self.ann_file}:{number}: expected "image", "caption" and a '
-                                 f'0/1 "label", got keys {sorted(row)} label={row.get("label")!r}.')
-            data_list.append(dict(
-                img_path=mmengine.join_path(self.data_prefix['img_path'], row['image']),
-                image_id=row['image'],
-                question=row['caption'],
-                gt_answer='yes' if row['label'] == 1 else 'no',
-                relation=row.get('relation')))
-        return data_list
+        if self.ann_file.endswith('.jsonl'):
+            rows = load_json_lines(self.ann_file)
+            return [self._released_statement(row, str(number))
+                    for number, row in expect_entries(rows, self.ann_file, 'statements')]
+        rows = expect_type(load_json(self.ann_file), list, self.ann_file, '',
+                           "mmpretrain's list of statements")
+        return [self._converted_statement(row, json_path(position))
+                for position, row in enumerate(expect_entries(rows, self.ann_file, 'statements'))]
+
+    def _released_statement(self, row: dict, where: str) -> dict:
+        expect_fields(row, ('image', 'caption', 'label'), self.ann_file, where)
+        if row['label'] not in (0, 1):
+            raise AnnotationFileError(self.ann_file, f'"label" is {row["label"]!r}, not 0 or 1',
+                                      where)
+        return dict(
+            img_path=mmengine.join_path(self.data_prefix['img_path'], row['image']),
+            image_id=row['image'],
+            question=row['caption'],
+            gt_answer='yes' if row['label'] == 1 else 'no',
+            relation=row.get('relation'))
+
+    def _converted_statement(self, row: dict, where: str) -> dict:
+        expect_fields(row, ('image', 'question', 'answer'), self.ann_file, where)
+        return dict(
+            img_path=mmengine.join_path(self.data_prefix['img_path'], row['image']),
+            question=row['question'],
+            gt_answer='yes' if row['answer'] else 'no')
