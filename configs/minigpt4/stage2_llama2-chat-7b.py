@@ -5,9 +5,4 @@ _base_ = [
     './_base_/datasets/cc_sbu_align.py',
     './_base_/schedules/stage2_finetune.py',
 ]
-
-train_dataloader = dict(dataset=dict(pipeline=[
-    dict(t, template='llama2') if t['type'] == 'BuildInstructionPrompt' else t
-    for t in _base_.train_pipeline
-]))
 load_from = '{{$MINIGPT4_STAGE1_CHECKPOINT:work_dirs/stage1_pretrain_llama2-chat-7b/iter_20000.pth}}'

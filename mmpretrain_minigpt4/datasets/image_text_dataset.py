@@ -1,12 +1,13 @@
 """The base of the MiniGPT-4 image-text datasets: one loading path and one bad-data policy."""
-import io
 import logging
 from typing import Any, Optional
 
 import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
-from PIL import Image, UnidentifiedImageError
+
+from .image_decoding import UnreadableImageError
+from .image_decoding import decode_image as decode_image_bytes
 
 BAD_SAMPLE_POLICIES = ('error', 'skip')
 
@@ -28,11 +29,8 @@ class BadSampleError(ValueError):
 
 
 def decode_image(data: bytes, location: str) -> np.ndarray:
-    """Decode encoded image bytes as PIL does for the official ``pilrgb`` decoder.
-
-    Args:
-        data (bytes): The encoded image (JPEG, PNG, WebP, ...).
-        location (str): File and key, for the error message.
+    """Decode a sample's image bytes with the one image decoder
+    (:func:`~mmpretrain_minigpt4.datasets.image_decoding.decode_image`).
 
     Returns:
         np.ndarray: (H, W, 3) uint8 in BGR order (mmcv's convention; the data
@@ -42,13 +40,9 @@ def decode_image(data: bytes, location: str) -> np.ndarray:
         BadSampleError: If the bytes are not a complete image.
     """
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            rgb = np.asarray(image.convert('RGB'))
-    except UnidentifiedImageError:
-        raise BadSampleError('corrupt image (no image format recognised)', location) from None
-    except (OSError, SyntaxError, ValueError) as error:  # PIL's errors for damaged files
-        raise BadSampleError(f'corrupt image ({error})', location) from None
-    return np.ascontiguousarray(rgb[..., ::-1])
+        return decode_image_bytes(data, location)
+    except UnreadableImageError as error:
+        raise BadSampleError(error.reason, location) from None
 
 
 def check_caption(caption: Any, location: str) -> str:

@@ -12,14 +12,15 @@ from minigpt4_mini_data import (MINI_DATA, align_copy, dataset_test_env,  # noqa
 
 from mmpretrain_minigpt4.conversation import ALIGNMENT_INSTRUCTIONS
 from mmpretrain_minigpt4.datasets import BadSampleError, CCSBUAlignDataset
+from mmpretrain_minigpt4.datasets.annotation_files import AnnotationFileError
 
 pytestmark = pytest.mark.usefixtures('dataset_test_env')
 
 STAGE2_PIPELINE = [
     dict(type='Resize', scale=(224, 224), keep_ratio=False, interpolation='bicubic',
          backend='pillow'),
-    dict(type='BuildInstructionPrompt', template='vicuna_v0'),
-    dict(type='PackInputs', algorithm_keys=['prompt', 'answer'], meta_keys=['image_id']),
+    dict(type='RandomInstruction'),
+    dict(type='PackInputs', algorithm_keys=['instruction', 'gt_caption'], meta_keys=['image_id']),
 ]
 
 
@@ -42,21 +43,21 @@ def test_grey_photo_becomes_three_channels():
     np.testing.assert_array_equal(img[..., 0], img[..., 2])
 
 
-def test_stage2_pipeline_packs_templated_prompt_and_answer(mini_captions):
+def test_stage2_pipeline_packs_a_random_instruction_and_the_caption(mini_captions):
     dataset = DATASETS.build(dict(type='CCSBUAlignDataset',
                                   data_root=osp.join(MINI_DATA, 'cc_sbu_align'),
                                   pipeline=STAGE2_PIPELINE))
     np.random.seed(1)
-    prompts = set()
+    instructions = set()
     for idx in range(len(dataset)):
         packed = dataset[idx]
         assert packed['inputs'].shape == (3, 224, 224)
         sample = packed['data_samples']
-        assert sample.answer == list(mini_captions.values())[idx]['description']
-        prompts.add(sample.prompt)
-    assert prompts <= {f'###Human: <Img><ImageHere></Img> {i} ###Assistant: '
-                       for i in ALIGNMENT_INSTRUCTIONS}
-    assert len(prompts) > 1  # drawn per sample
+        assert sample.gt_caption == list(mini_captions.values())[idx]['description']
+        assert 'prompt' not in sample  # the model applies its template
+        instructions.add(sample.instruction)
+    assert instructions <= set(ALIGNMENT_INSTRUCTIONS)
+    assert len(instructions) > 1  # drawn per sample
 
 
 def write_annotations(root, annotations):
@@ -99,14 +100,38 @@ def test_skip_mode_counts_skipped_samples(align_copy):
     assert "(image_id '0'): image file not found" in log[0]
 
 
-def test_malformed_annotation_file_is_an_error(align_copy):
-    write_annotations(align_copy, [dict(image_id='0')])
-    with pytest.raises(ValueError, match=r'filter_cap\.json: annotation #0 needs "image_id" and '
-                                         r'"caption"'):
+def test_invalid_json_names_file_line_and_column(align_copy):
+    (align_copy / 'filter_cap.json').write_text('{"annotations": [\n  {"image_id": "0",\n'
+                                                '   "caption": "a cat" "on a mat"}]}')
+    # Line 3, column 23: where the second string starts.
+    with pytest.raises(AnnotationFileError,
+                       match=r"filter_cap\.json:3:23: invalid JSON: Expecting ',' delimiter$"):
         CCSBUAlignDataset(data_root=str(align_copy))
-    (align_copy / 'filter_cap.json').write_text('[]')
-    with pytest.raises(ValueError, match=r'filter_cap\.json: expected \{"annotations"'):
+
+
+@pytest.mark.parametrize('content, message', [
+    ([], r'filter_cap\.json: expected an object with "annotations", got list'),
+    ({'images': []}, r'filter_cap\.json: missing field "annotations" \(has "images"\)'),
+    ({'annotations': {'0': 'a cat'}}, r'filter_cap\.json: annotations: expected a list, got dict'),
+    ({'annotations': [{'image_id': '0', 'caption': 'a'}, ['1', 'b']]},
+     r'filter_cap\.json: annotations\[1\]: expected an object with "image_id", "caption", '
+     r'got list'),
+    ({'annotations': [{'image_id': '0', 'caption': 'a'}, {'image_id': '1'}]},
+     r'filter_cap\.json: annotations\[1\]: missing field "caption" \(has "image_id"\)'),
+    ({'annotations': []}, r'filter_cap\.json: no annotations: the dataset would be empty'),
+], ids=['list', 'no annotations field', 'annotations not a list', 'entry not an object',
+        'entry without caption', 'empty'])
+def test_malformed_annotation_file_names_file_and_entry(align_copy, content, message):
+    (align_copy / 'filter_cap.json').write_text(json.dumps(content))
+    with pytest.raises(AnnotationFileError, match=message):
         CCSBUAlignDataset(data_root=str(align_copy))
+
+
+def test_lazy_dataset_reports_the_file_at_full_init(align_copy):
+    write_annotations(align_copy, [])
+    dataset = CCSBUAlignDataset(data_root=str(align_copy), lazy_init=True)
+    with pytest.raises(AnnotationFileError, match='no annotations'):
+        dataset.full_init()
 
 
 def test_missing_annotation_file_names_it(tmp_path):

@@ -23,8 +23,7 @@ STAGE1_PIPELINE = [
     dict(type='Resize', scale=(224, 224), keep_ratio=False, interpolation='bicubic',
          backend='pillow'),
     dict(type='BlipCaption'),
-    dict(type='BuildInstructionPrompt', template='pretrain'),
-    dict(type='PackInputs', algorithm_keys=['prompt', 'answer'],
+    dict(type='PackInputs', algorithm_keys=['gt_caption'],
          meta_keys=['sample_idx', 'shard', 'sample_key']),
 ]
 
@@ -59,7 +58,7 @@ def test_reads_every_sample_of_every_shard_in_place(mini_captions):
         '000000000', '000000001', '000000002', '000010000', '000010001']
 
 
-def test_stage1_pipeline_packs_prompt_and_cleaned_answer(mini_captions):
+def test_stage1_pipeline_packs_the_cleaned_caption(mini_captions):
     dataset = DATASETS.build(dict(type='ImageTextShardDataset', shards='00000.tar',
                                   data_root=osp.join(MINI_DATA, 'laion'),
                                   pipeline=STAGE1_PIPELINE))
@@ -67,9 +66,9 @@ def test_stage1_pipeline_packs_prompt_and_cleaned_answer(mini_captions):
     assert packed['inputs'].shape == (3, 224, 224)
     assert packed['inputs'].dtype == torch.uint8
     sample = packed['data_samples']
-    assert sample.prompt == ''
+    assert 'prompt' not in sample and 'instruction' not in sample
     # astronaut: "Astronaut Eileen Collins in an orange flight suit, posing with a U.S. flag & ..."
-    assert sample.answer == ('astronaut eileen collins in an orange flight suit, posing with a '
+    assert sample.gt_caption == ('astronaut eileen collins in an orange flight suit, posing with a '
                              'u s flag & a space shuttle model')
     assert sample.sample_key == '000000000'
 
@@ -92,7 +91,7 @@ def test_index_is_cached_and_only_changed_shards_are_rescanned(tmp_path, monkeyp
     real_scan = webdataset_index.scan_shard
     monkeypatch.setattr(webdataset_index, 'scan_shard',
                         lambda path: scanned.append(osp.basename(path)) or real_scan(path))
-    index_file = str(tmp_path / 'index.pkl')
+    index_file = str(tmp_path / 'index.npz')
 
     assert len(ImageTextShardDataset('*.tar', str(tmp_path), index_file=index_file)) == 2
     assert scanned == ['00000.tar', '00001.tar']
@@ -120,6 +119,17 @@ def test_default_index_file_is_under_the_cache_dir(tmp_path):
 def test_no_matching_shard_names_the_pattern(tmp_path):
     with pytest.raises(FileNotFoundError, match=r'No webdataset shard matches .*nothing-\*\.tar'):
         ImageTextShardDataset('nothing-*.tar', str(tmp_path))
+
+
+def test_shards_without_samples_are_an_error_naming_them(tmp_path):
+    write_tar(str(tmp_path / '00000.tar'), {})
+    write_tar(str(tmp_path / '00001.tar'), {'README': b'no sample here'})
+    with pytest.raises(ValueError, match=r'ImageTextShardDataset is empty: its 2 shard\(s\) hold '
+                                         r'no member named \{key\}\.\{extension\}: '
+                                         r'.*00000\.tar, .*00001\.tar$'):
+        ImageTextShardDataset('*.tar', str(tmp_path))
+    write_tar(str(tmp_path / '00002.tar'), {'a.jpg': jpeg_bytes(), 'a.txt': b'x'})
+    assert len(ImageTextShardDataset('*.tar', str(tmp_path))) == 1  # empty shards among others
 
 
 def test_unreadable_tar_names_the_file(tmp_path):

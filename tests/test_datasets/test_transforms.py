@@ -38,37 +38,25 @@ def test_blip_caption_transform_rejects_captions_emptied_by_cleaning():
         transform(dict(gt_caption='... !'))
 
 
-def test_vicuna_prompt_with_a_random_official_instruction():
-    transform = TRANSFORMS.build(dict(type='BuildInstructionPrompt', template='vicuna_v0'))
+def test_random_instruction_draws_the_official_ones_seeded_by_numpy():
+    transform = TRANSFORMS.build(dict(type='RandomInstruction'))
     np.random.seed(0)
     results = [transform(dict(gt_caption='A red cup.')) for _ in range(40)]
-    assert {r['answer'] for r in results} == {'A red cup.'}
-    assert {r['prompt'] for r in results} == {
-        f'###Human: <Img><ImageHere></Img> {i} ###Assistant: ' for i in ALIGNMENT_INSTRUCTIONS}
+    assert {r['instruction'] for r in results} == set(ALIGNMENT_INSTRUCTIONS)
+    assert all(r['gt_caption'] == 'A red cup.' and 'prompt' not in r for r in results)
     np.random.seed(0)
-    again = [transform(dict(gt_caption='A red cup.'))['prompt'] for _ in range(40)]
-    assert again == [r['prompt'] for r in results]  # seeded by MMEngine's numpy seed
+    again = [transform(dict(gt_caption='A red cup.'))['instruction'] for _ in range(40)]
+    assert again == [r['instruction'] for r in results]  # seeded by MMEngine's numpy seed
 
 
-def test_llama2_prompt_and_custom_instructions():
-    transform = TRANSFORMS.build(dict(type='BuildInstructionPrompt', template='llama2',
-                                      instructions=['Describe it.'], caption_key='text'))
-    assert transform(dict(text='x')) == dict(
-        text='x', prompt='[INST] <Img><ImageHere></Img> Describe it. [/INST] ', answer='x')
-
-
-def test_pretrain_template_has_no_prompt_and_draws_nothing():
-    transform = TRANSFORMS.build(dict(type='BuildInstructionPrompt', template='pretrain'))
-    np.random.seed(3)
-    state = np.random.get_state()[1].copy()
-    assert transform(dict(gt_caption='a cat')) == dict(gt_caption='a cat', prompt='',
-                                                       answer='a cat')
-    np.testing.assert_array_equal(np.random.get_state()[1], state)
-
-
-def test_unknown_template_lists_the_known_ones():
-    with pytest.raises(KeyError, match="Unknown conversation template 'vicuna'"):
-        TRANSFORMS.build(dict(type='BuildInstructionPrompt', template='vicuna'))
+def test_random_instruction_takes_custom_instructions_and_no_template():
+    transform = TRANSFORMS.build(dict(type='RandomInstruction', instructions=['Describe it.']))
+    assert transform(dict(text='x')) == dict(text='x', instruction='Describe it.')
+    with pytest.raises(ValueError, match='must be non-empty strings'):
+        TRANSFORMS.build(dict(type='RandomInstruction', instructions=['ok', ' ']))
+    # The template belongs to the model alone.
+    with pytest.raises(TypeError, match='template'):
+        TRANSFORMS.build(dict(type='RandomInstruction', template='vicuna_v0'))
 
 
 def test_random_resized_crop_option_is_bicubic_half_to_full_scale():

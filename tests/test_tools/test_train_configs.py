@@ -131,14 +131,15 @@ def test_frozen_weights_are_loaded_at_init(name):
 
 
 @pytest.mark.parametrize('name', STAGE1 + STAGE2)
-def test_prompt_template_is_the_models(name):
+def test_the_template_is_set_by_the_model_alone(name):
     cfg = load(name)
     dataset = cfg.train_dataloader.dataset
     pipelines = [d.pipeline for d in dataset.datasets] if 'datasets' in dataset else [
         dataset.pipeline]
     for pipeline in pipelines:
-        prompt = [t for t in pipeline if t['type'] == 'BuildInstructionPrompt']
-        assert [t['template'] for t in prompt] == [cfg.model.template]
+        assert not any('template' in t for t in pipeline)
+        drawn = [t for t in pipeline if t['type'] == 'RandomInstruction']
+        assert len(drawn) == (name.startswith('stage2'))  # stage 1 has no instruction
     assert cfg.model.template == {'stage1': 'pretrain', 'stage2': (
         'llama2' if 'llama2' in name else 'vicuna_v0')}[name[:6]]
 
@@ -200,7 +201,7 @@ def test_random_resized_crop_variant_by_inheritance(tmp_path):
     packed = dataset[0]
     assert packed['inputs'].shape == (3, 224, 224)
     assert [t['type'] for t in cfg.train_dataloader.dataset.pipeline] == [
-        'RandomResizedCrop', 'BuildInstructionPrompt', 'PackInputs']
+        'RandomResizedCrop', 'RandomInstruction', 'PackInputs']
 
 
 @pytest.mark.parametrize('arguments, message', [

@@ -1,4 +1,5 @@
 from .blip_caption import BlipCaption, blip_caption
-from .build_instruction_prompt import BuildInstructionPrompt
+from .load_image_with_pil import LoadImageWithPIL
+from .random_instruction import RandomInstruction
 
-__all__ = ['BlipCaption', 'blip_caption', 'BuildInstructionPrompt']
+__all__ = ['BlipCaption', 'blip_caption', 'LoadImageWithPIL', 'RandomInstruction']

@@ -42,7 +42,7 @@ class PredictionVisualizationHook(VisualizationHook):
         first = math.ceil(start / self.interval) * self.interval
         for sample_id in range(first, start + batch_size, self.interval):
             sample = data_samples[sample_id - start]
-            # Inputs are the loaded uint8 images (BGR from LoadImageFromFile), before normalisation.
+            # Inputs are the loaded uint8 images (BGR from LoadImageWithPIL), before normalisation.
             image = data_batch['inputs'][sample_id - start].permute(1, 2, 0).cpu().numpy()
             image = image[..., ::-1].astype('uint8').copy()
             stem = osp.splitext(osp.basename(sample.get('img_path', '')))[0] or 'image'

@@ -2,13 +2,13 @@
 # captions, in the webdataset tar shards img2dataset writes ({key}.jpg + {key}.json),
 # read in place through a cached index. Every batch comes from ONE source, drawn
 # with probability 115 : 14 (the official sample_ratio); 64 pairs per GPU.
-# Captions: the official blip_caption cleaning; no prompt in stage 1.
+# Captions: the official blip_caption cleaning; no instruction in stage 1 (the model's
+# 'pretrain' template puts the image tokens first).
 train_pipeline = [
     dict(type='Resize', scale=(224, 224), keep_ratio=False, interpolation='bicubic',
          backend='pillow'),
     dict(type='BlipCaption', keys='gt_caption', max_words=50),
-    dict(type='BuildInstructionPrompt', template='pretrain'),
-    dict(type='PackInputs', algorithm_keys=['prompt', 'answer'],
+    dict(type='PackInputs', algorithm_keys=['gt_caption'],
          meta_keys=['sample_idx', 'shard', 'sample_key']),
 ]
 laion = dict(
