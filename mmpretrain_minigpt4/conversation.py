@@ -79,6 +79,28 @@ def build_instruction_prompt(template: ConversationTemplate, instruction: str) -
     return template.instruction_template.format(f'{IMAGE_PROMPT} {instruction}')
 
 
+def check_instruction_slot(instruction: str, setting: str) -> str:
+    """An instruction template with exactly one ``{}`` for the question, else ValueError."""
+    if not isinstance(instruction, str) or instruction.count('{}') != 1:
+        raise ValueError(f'{setting} must hold exactly one {{}} where the question goes '
+                         f"(e.g. '{{}} Answer in one word.'), got {instruction!r}.")
+    try:
+        instruction.format('question')
+    except (IndexError, KeyError, ValueError) as error:
+        raise ValueError(f'{setting} {instruction!r} is not a valid template: other braces '
+                         f'must be doubled ({{{{ }}}}): {error!r}') from None
+    return instruction
+
+
+def check_question(question) -> str:
+    """A question as a non-empty string, else ValueError (an empty one would be answered)."""
+    if not isinstance(question, str):
+        raise ValueError(f'A question must be a string, got {type(question).__name__}.')
+    if not question.strip():
+        raise ValueError('The question is empty: ask something about the image.')
+    return question
+
+
 def split_prompt_at_image(prompt: str) -> Tuple[str, str]:
     """Split a prompt into the text before and after its one ``<ImageHere>``.
 

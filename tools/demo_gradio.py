@@ -20,17 +20,27 @@ History = List[dict]
 
 
 def start_conversation(chat: Chat, image) -> History:
-    """Image-upload callback: a new, empty conversation about ``image`` (PIL, RGB)."""
+    """Image-upload callback: a new, empty conversation about ``image`` (the uploaded
+    file's path, decoded as in training; a PIL image works too)."""
     if image is None:
         chat.reset()
-    else:
+        return []
+    try:
         chat.upload_image(image)
+    except (OSError, ValueError) as error:
+        chat.reset()
+        return [{'role': 'assistant', 'content': f'This file cannot be used: {error}'}]
     return []
 
 
 def stream_reply(chat: Chat, question: str, history: History, temperature: float,
                  num_beams: int) -> Iterator[History]:
-    """Send callback: ask ``question`` and yield the history with the answer so far."""
+    """Send callback: ask ``question`` and yield the history with the answer so far.
+
+    Every slider combination answers: beam search (``num_beams > 1``) answers
+    in one piece; a setting or question the chat refuses is answered with
+    its message, and the conversation goes on.
+    """
     question = question.strip()
     if not question:
         yield history
@@ -40,8 +50,13 @@ def stream_reply(chat: Chat, question: str, history: History, temperature: float
         yield history + [{'role': 'assistant', 'content': 'Please upload an image first.'}]
         return
     chat.ask(question)
-    for answer_so_far in chat.stream_answer(temperature=temperature, num_beams=int(num_beams)):
-        yield history + [{'role': 'assistant', 'content': answer_so_far}]
+    try:
+        for answer_so_far in chat.stream_answer(temperature=temperature,
+                                                num_beams=int(num_beams)):
+            yield history + [{'role': 'assistant', 'content': answer_so_far}]
+    except ValueError as error:
+        chat.withdraw_question()
+        yield history + [{'role': 'assistant', 'content': f'Not answered: {error}'}]
 
 
 def build_demo(chat: Chat):
@@ -52,7 +67,8 @@ def build_demo(chat: Chat):
         gr.Markdown('# MiniGPT-4\nUpload an image, then ask about it.')
         with gr.Row():
             with gr.Column(scale=1):
-                image = gr.Image(type='pil', label='Image')
+                # A file path: decoded by the plugin exactly as in training.
+                image = gr.Image(type='filepath', label='Image')
                 temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.1, label='Temperature')
                 num_beams = gr.Slider(1, 10, value=1, step=1, label='Beams')
                 restart = gr.Button('Restart the conversation')

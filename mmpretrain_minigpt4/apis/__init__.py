@@ -5,7 +5,8 @@ same-named entry) and installs the plugin's ``mmpretrain.inference_model``.
 """
 from .chat import CHAT_GENERATION_CFG, Chat
 from .inference import inference_model, install_inference_model
-from .inferencers import MiniGPT4CaptionInferencer, MiniGPT4VQAInferencer, read_image
+from ..datasets.image_decoding import read_image
+from .inferencers import MiniGPT4CaptionInferencer, MiniGPT4VQAInferencer
 from .model_hub import LocalWeightsModel, register_minigpt4_models
 
 register_minigpt4_models()

@@ -14,8 +14,9 @@ from typing import Iterator, List, Optional, Union
 import torch
 from transformers.generation.streamers import BaseStreamer
 
-from ..conversation import IMAGE_PROMPT, build_chat_prompt, strip_generated_text
-from .inferencers import ImageInput, MiniGPT4CaptionInferencer
+from ..conversation import IMAGE_PROMPT, build_chat_prompt, check_question, strip_generated_text
+from ..datasets.image_decoding import ImageInput
+from .inferencers import MiniGPT4CaptionInferencer
 
 # The official demo's ``Chat.answer`` settings (sampling).
 CHAT_GENERATION_CFG = dict(
@@ -40,10 +41,11 @@ class _TokenQueue(BaseStreamer):
         self._queue.put(self._END)
 
     def run(self, generate, kwargs: dict) -> None:
-        """Thread target: ``generate(**kwargs)``; an exception is re-raised to the reader."""
+        """Thread target: ``generate(**kwargs)``; any exception is re-raised to the reader
+        (which would otherwise wait forever for the end)."""
         try:
             generate(**kwargs)
-        except Exception as error:  # noqa: BLE001  (re-raised in __iter__)
+        except BaseException as error:  # noqa: BLE001  (re-raised in __iter__)
             self._queue.put(error)
 
     def __iter__(self) -> Iterator[List[int]]:
@@ -51,7 +53,7 @@ class _TokenQueue(BaseStreamer):
             item = self._queue.get()
             if item is self._END:
                 return
-            if isinstance(item, Exception):
+            if isinstance(item, BaseException):
                 raise item
             yield item
 
@@ -73,10 +75,13 @@ class Chat:
         pretrained (bool | str): As :class:`MiniGPT4CaptionInferencer`.
             Defaults to True (the model index checkpoint).
         max_length (int): Prompt tokens (image included) plus
-            ``max_new_tokens`` never exceed this. Defaults to 2000 (official).
+            ``max_new_tokens`` never exceed this (nor the LLM's context).
+            Defaults to 2000 (official).
         generation_cfg (dict, optional): Overrides of
             :data:`CHAT_GENERATION_CFG` (the official demo's sampling), e.g.
-            ``dict(do_sample=False)`` for greedy answers.
+            ``dict(do_sample=False)`` for greedy answers; checked as
+            ``model.generation_cfg``. With ``num_beams > 1`` an answer is
+            streamed in one piece (beam search cannot stream).
         **kwargs: ``device`` and model config overrides, for the inferencer.
     """
 
@@ -91,14 +96,20 @@ class Chat:
         if not self.template.roles[USER]:
             raise ValueError(f'Template {self.template.name!r} has no chat roles; chat needs '
                              "a chat template such as 'vicuna_v0' or 'llama2'.")
+        context = self.model.context_length
+        if not isinstance(max_length, int) or not 0 < max_length <= context:
+            raise ValueError(f'Chat max_length must be an integer in [1, {context}] (the '
+                             f"LLM's context), got {max_length!r}.")
         self.max_length = max_length
-        self.generation_cfg = {**CHAT_GENERATION_CFG, **(generation_cfg or {})}
+        self.generation_cfg = self.model.generation_settings(
+            {**CHAT_GENERATION_CFG, **(generation_cfg or {})}, 'Chat generation_cfg')
         self.image_tokens: Optional[torch.Tensor] = None
         self.messages: List[list] = []
 
     # ------------------------------------------------------------------ conversation
     def upload_image(self, image: ImageInput) -> None:
-        """Start a new conversation about ``image`` (path, PIL RGB or BGR array)."""
+        """Start a new conversation about ``image`` (path, PIL image or BGR array),
+        decoded as in training and evaluation."""
         batch = next(self.inferencer.preprocess([image]))
         with torch.no_grad():
             images = self.model.data_preprocessor(batch, False)['images']
@@ -106,14 +117,30 @@ class Chat:
         self.messages = [[USER, IMAGE_PROMPT]]
 
     def ask(self, question: str) -> None:
-        """Add a user message; the first one joins the image message."""
+        """Add a user message; the first one joins the image message.
+
+        Raises:
+            RuntimeError: Before an image is uploaded.
+            ValueError: For an empty question.
+        """
         if self.image_tokens is None:
             raise RuntimeError('Call upload_image() before ask().')
+        question = check_question(question).strip()
         last_role, last_text = self.messages[-1]
         if last_role == USER and last_text.endswith('</Img>'):
             self.messages[-1][1] = f'{last_text} {question}'
         else:
             self.messages.append([USER, question])
+
+    def withdraw_question(self) -> None:
+        """Take back the last question if it has no answer (its answer failed), so the
+        conversation goes on as before it."""
+        if not self.messages or self.messages[-1][0] != USER:
+            return
+        if len(self.messages) == 1:
+            self.messages[0][1] = IMAGE_PROMPT
+        else:
+            self.messages.pop()
 
     def reset(self) -> None:
         """Forget the image and the conversation."""
@@ -126,8 +153,9 @@ class Chat:
         before, after = self.model.prompt_token_ids(prompt)
         return len(before) + self.image_tokens.shape[1] + len(after)
 
-    def build_prompt(self) -> str:
-        """The prompt of the next answer, shortened to fit ``max_length``.
+    def build_prompt(self, max_new_tokens: Optional[int] = None) -> str:
+        """The prompt of the next answer, shortened to fit ``max_length`` with
+        ``max_new_tokens`` (default: ``generation_cfg``'s) after it.
 
         Whole question/answer rounds after the image turn are dropped, oldest
         first; the system prompt, the image turn and the latest question stay.
@@ -138,7 +166,9 @@ class Chat:
         last = self.messages[-1] if self.messages else [ASSISTANT, None]
         if last[0] != USER or last[1] == IMAGE_PROMPT:
             raise RuntimeError('Call ask() before answering.')
-        budget = self.max_length - self.generation_cfg['max_new_tokens']
+        if max_new_tokens is None:
+            max_new_tokens = self.generation_cfg['max_new_tokens']
+        budget = self.max_length - max_new_tokens
         image_turn, later = self.messages[:2], self.messages[2:]
         while True:
             messages = [tuple(m) for m in image_turn + later] + [(ASSISTANT, None)]
@@ -149,8 +179,8 @@ class Chat:
             if len(later) <= 1:
                 raise ValueError(
                     f'The chat prompt needs {length} tokens, more than max_length '
-                    f'({self.max_length}) minus max_new_tokens '
-                    f'({self.generation_cfg["max_new_tokens"]}); ask a shorter question.')
+                    f'({self.max_length}) minus max_new_tokens ({max_new_tokens}); ask a '
+                    'shorter question.')
             later = later[2:]
 
     # ------------------------------------------------------------------ answer
@@ -159,15 +189,27 @@ class Chat:
 
         When the generator is exhausted, the final answer joins the
         conversation. ``generation_overrides`` update ``generation_cfg`` for
-        this answer.
+        this answer (checked before anything runs). Beam search
+        (``num_beams > 1``) cannot stream: its answer is yielded once, whole.
         """
-        settings = {**self.generation_cfg, **generation_overrides}
+        settings = self.model.generation_settings(
+            {**self.generation_cfg, **generation_overrides}, 'Chat answer settings')
         if not settings['do_sample']:
             # Greedy / beam search ignores them; transformers would warn about each.
             for key in ('top_p', 'temperature'):
                 settings.pop(key, None)
+        prompt = self.build_prompt(settings['max_new_tokens'])
+        if settings['num_beams'] > 1:
+            answer = self.model.generate(self.image_tokens, [prompt], **settings)[0]
+            yield answer
+        else:
+            answer = yield from self._stream(prompt, settings)
+        self.messages.append([ASSISTANT, answer])
+
+    def _stream(self, prompt: str, settings: dict) -> Iterator[str]:
+        """Generate in a thread, yielding the decoded answer after every token; returns it."""
         streamer = _TokenQueue()
-        generate_kwargs = dict(image_tokens=self.image_tokens, prompts=[self.build_prompt()],
+        generate_kwargs = dict(image_tokens=self.image_tokens, prompts=[prompt],
                                streamer=streamer, **settings)
         thread = Thread(target=streamer.run, args=(self.model.generate, generate_kwargs),
                         daemon=True)
@@ -181,7 +223,7 @@ class Chat:
             answer = strip_generated_text(tokenizer.decode(token_ids), self.template)
             yield answer
         thread.join()
-        self.messages.append([ASSISTANT, answer])
+        return answer
 
     def answer(self, **generation_overrides) -> str:
         """The whole answer to the last question (see :meth:`stream_answer`)."""

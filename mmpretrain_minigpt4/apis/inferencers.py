@@ -5,57 +5,34 @@ pipeline and batch with ``batch_size``):
 
 - before anything is built, a plugin model name is checked for its local
   files (checkpoint and LLM directory), with errors naming the variable to set;
-- images may be paths, PIL images (RGB) or arrays (BGR, as everywhere in
-  mmcv / mmpretrain); a missing file or a file that is not an image is a clear
-  error instead of mmcv's ``None``; drawn results (``show_dir``) keep their
-  colours (mmpretrain draws arrays as RGB but reads them as BGR).
+- images may be paths, PIL images (any mode) or arrays (BGR, as everywhere in
+  mmcv / mmpretrain), decoded by the plugin's one decoder
+  (:mod:`mmpretrain_minigpt4.datasets.image_decoding`): the same pixels as in
+  training and evaluation; a missing file, a file that is not an image or an
+  unusable array is a clear error; drawn results (``show_dir``) keep their
+  colours (mmpretrain draws arrays as RGB but reads them as BGR);
+- ``batch_size``, questions and prompt lengths are checked before any image is read.
 """
-import os.path as osp
 from pathlib import Path
-from typing import Union
+from typing import Callable, Sequence, Union
 
 import numpy as np
-from mmcv.image import imread
+from mmcv.transforms import Compose
 from mmengine.config import Config
 from mmengine.dataset import default_collate
 from mmpretrain.apis import (ImageCaptionInferencer, ModelHub,
                              VisualQuestionAnsweringInferencer)
-from PIL import Image
+from mmpretrain.datasets import remove_transform
+from mmpretrain.registry import TRANSFORMS
+from mmpretrain.structures import DataSample
 
+from ..conversation import check_question
+from ..datasets.image_decoding import ImageInput, read_image
 from .model_hub import is_minigpt4_model_name
 
-ImageInput = Union[str, Path, np.ndarray, Image.Image]
-
-
-def read_image(image: ImageInput) -> np.ndarray:
-    """A path, a PIL image (RGB) or an array (BGR) -> BGR uint8 array (H, W, 3).
-
-    Raises:
-        FileNotFoundError: If a path does not exist (URLs are not fetched).
-        ValueError: If a file cannot be decoded as an image, or an array is
-            not (H, W) or (H, W, 3).
-        TypeError: For any other input.
-    """
-    if isinstance(image, (str, Path)):
-        path = str(image)
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'Image file not found: {path!r}.')
-        array = imread(path)
-        if array is None:
-            raise ValueError(f'{path!r} is not an image file: it cannot be decoded '
-                             '(expected JPEG, PNG, BMP, ...).')
-        return array
-    if isinstance(image, Image.Image):
-        return np.ascontiguousarray(np.asarray(image.convert('RGB'))[..., ::-1])
-    if isinstance(image, np.ndarray):
-        if image.ndim == 2:
-            return np.repeat(image[..., None], 3, axis=2)
-        if image.ndim != 3 or image.shape[2] != 3:
-            raise ValueError(f'An image array must be (H, W) or (H, W, 3) BGR, got shape '
-                             f'{image.shape}.')
-        return image
-    raise TypeError(f'An image must be a path, a PIL image or a numpy array, got '
-                    f'{type(image).__name__}.')
+# Loaders that a config's test pipeline may start with; the inferencers load
+# images themselves.
+IMAGE_LOADERS = ('LoadImageFromFile', 'LoadImageWithPIL')
 
 
 def image_sample(image: ImageInput) -> dict:
@@ -88,6 +65,27 @@ def check_local_files(model, pretrained: Union[bool, str], llm: dict = None) -> 
     metainfo.check_llm_directory(llm_cfg.get('name_or_path'))
 
 
+def check_prompts(model, samples: Sequence[DataSample]) -> None:
+    """The samples' prompts plus ``max_new_tokens`` must fit the LLM's context."""
+    settings = model.generation_settings(source='model.generation_cfg')
+    model.check_prompt_lengths([model.prediction_prompt(s) for s in samples],
+                               settings['max_new_tokens'], 'inferencer')
+
+
+def check_batch_size(batch_size) -> None:
+    """``batch_size`` must be an integer >= 1 (0 would never make a batch)."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f'batch_size must be an integer >= 1, got {batch_size!r}.')
+
+
+def pipeline_without_loader(cfg: Config) -> Callable:
+    """The config's test pipeline minus its image loader (images come decoded)."""
+    transforms = cfg.test_dataloader.dataset.pipeline
+    for loader in IMAGE_LOADERS:
+        transforms = remove_transform(transforms, loader)
+    return Compose([TRANSFORMS.build(t) for t in transforms])
+
+
 class MiniGPT4CaptionInferencer(ImageCaptionInferencer):
     """Caption images: ``inferencer(images, batch_size=8)`` -> ``[{'pred_caption': str}]``.
 
@@ -104,6 +102,15 @@ class MiniGPT4CaptionInferencer(ImageCaptionInferencer):
     def __init__(self, model, pretrained: Union[bool, str] = True, **kwargs):
         check_local_files(model, pretrained, kwargs.get('llm'))
         super().__init__(model, pretrained, **kwargs)
+
+    def __call__(self, images, *args, batch_size: int = 1, **kwargs) -> list:
+        """Check ``batch_size`` and the prompt length, then caption every image."""
+        check_batch_size(batch_size)
+        check_prompts(self.model, [DataSample()])
+        return super().__call__(images, *args, batch_size=batch_size, **kwargs)
+
+    def _init_pipeline(self, cfg: Config) -> Callable:
+        return pipeline_without_loader(cfg)
 
     def preprocess(self, inputs: list, batch_size: int = 1):
         """Yield collated batches of ``{'inputs', 'data_samples'}``."""
@@ -126,13 +133,25 @@ class MiniGPT4VQAInferencer(VisualQuestionAnsweringInferencer):
         check_local_files(model, pretrained, kwargs.get('llm'))
         super().__init__(model, pretrained, **kwargs)
 
-    def __call__(self, images, questions, *args, **kwargs) -> list:
-        """Check that images and questions pair up, then answer each pair."""
+    def __call__(self, images, questions, *args, batch_size: int = 1, **kwargs) -> list:
+        """Check that images and questions pair up, the questions, ``batch_size`` and
+        the prompt lengths, then answer each pair."""
         if isinstance(images, (list, tuple)) != isinstance(questions, (list, tuple)) or (
                 isinstance(images, (list, tuple)) and len(images) != len(questions)):
             raise ValueError('Pass one image and one question string, or two lists of the '
                              'same length.')
-        return super().__call__(images, questions, *args, **kwargs)
+        check_batch_size(batch_size)
+        listed = questions if isinstance(questions, (list, tuple)) else [questions]
+        for number, question in enumerate(listed):
+            try:
+                check_question(question)
+            except ValueError as error:
+                raise ValueError(f'Question {number}: {error}') from None
+        check_prompts(self.model, [DataSample(question=q) for q in listed])
+        return super().__call__(images, questions, *args, batch_size=batch_size, **kwargs)
+
+    def _init_pipeline(self, cfg: Config) -> Callable:
+        return pipeline_without_loader(cfg)
 
     def preprocess(self, inputs: list, batch_size: int = 1):
         """Yield collated batches of ``{'inputs', 'data_samples'}`` with the questions."""

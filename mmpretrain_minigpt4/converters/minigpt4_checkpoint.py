@@ -1,4 +1,5 @@
 """Assemble one plugin checkpoint from the official files, verified against the configured model."""
+import contextlib
 import copy
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -7,6 +8,7 @@ from typing import Dict, List, Optional, Tuple
 import torch
 from mmpretrain.registry import MODELS
 
+from ..models.weights_fit import has_non_finite_values
 from .blip2_qformer import convert_blip2_qformer
 from .converted_weights import ConversionError, ConvertedWeights, DroppedKey, KeyOrigin
 from .eva_vit import EVA_VIT_MARKER, convert_eva_vit
@@ -121,7 +123,8 @@ def add_default_ln_vision(weights: ConvertedWeights, expected: Dict[str, torch.S
 
 
 def check_weights(weights: ConvertedWeights, expected: Dict[str, torch.Size]) -> None:
-    """Raise one error listing every unexpected, mis-shaped or missing key, with its file."""
+    """Raise one error listing every unexpected, mis-shaped, non-finite or missing key,
+    with its file."""
     problems = []
     for key, tensor in weights.tensors.items():
         origin = weights.origins[key]
@@ -130,6 +133,8 @@ def check_weights(weights: ConvertedWeights, expected: Dict[str, torch.Size]) ->
         elif tensor.shape != expected[key]:
             problems.append(f'{origin} has shape {tuple(tensor.shape)}, but the model\'s '
                             f'{key!r} is {tuple(expected[key])}')
+        elif has_non_finite_values(tensor):
+            problems.append(f'{origin} has NaN or infinite values')
     for key in expected:
         if key not in weights.tensors:
             problems.append(f'{key!r} is missing: {weights.source_of_missing(key)}')
@@ -144,7 +149,11 @@ def load_strictly(model: torch.nn.Module, state_dict: Dict[str, torch.Tensor],
                   not_converted: List[str]) -> None:
     """Load into the (meta) model through its own loading code: nothing may be
     missing but the prefixes in ``not_converted``, nothing unexpected."""
-    result = model.load_state_dict(dict(state_dict), strict=False, assign=True)
+    # Without the projection, the file is the frozen weights of training.
+    frozen_only = (model.loading_frozen_weights() if PROJECTION_PREFIX in not_converted
+                   else contextlib.nullcontext())
+    with frozen_only:
+        result = model.load_state_dict(dict(state_dict), strict=False, assign=True)
     missing = [key for key in result.missing_keys
                if not any(key.startswith(prefix) for prefix in not_converted)]
     if missing or result.unexpected_keys:

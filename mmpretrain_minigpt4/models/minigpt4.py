@@ -1,6 +1,7 @@
 """MiniGPT-4: frozen ViT -> ln_vision -> (frozen Q-Former) -> trainable projection -> frozen LLM."""
+import contextlib
 import os.path as osp
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -10,31 +11,42 @@ from mmpretrain.structures import DataSample
 from transformers import CompileConfig, GenerationConfig, StoppingCriteriaList
 from transformers.generation.streamers import BaseStreamer
 
-from ..conversation import (build_instruction_prompt, get_template, split_prompt_at_image,
-                            strip_generated_text)
+from ..conversation import (build_instruction_prompt, check_instruction_slot, check_question,
+                            get_template, split_prompt_at_image, strip_generated_text)
+from ..safe_checkpoint_loading import checkpoint_source
 from .frozen_feature_cache import FrozenFeatureCache
+from .language_models.generation_settings import check_context_length, check_generation_settings
 from .language_models.stop_on_text import StopOnText
 from .layers import FP32LayerNorm
 from .unique_images import unique_images
+from .weights_fit import check_weights_fit, part_of, strip_prefix
 
 # OpenAI CLIP normalisation in 0-255 units (BLIP-2's image processors).
 CLIP_MEAN = [122.770938, 116.7460125, 104.09373615]
 CLIP_STD = [68.5005327, 66.6321579, 70.32316305]
 IGNORE_INDEX = -100
+DEFAULT_GENERATION_CFG = dict(max_new_tokens=300, num_beams=1, do_sample=False)
 
 
 @MODELS.register_module(force=True)
 class MiniGPT4(BaseModel):
     """MiniGPT-4 (and its Llama-2 / v2-style variants) as an MMEngine model.
 
-    Data samples carry text in these fields:
+    The conversation template is set once, here (``template``): training
+    prompts, prediction prompts and the chat all wrap their text in it. Data
+    samples carry text in these fields:
 
-    - ``prompt`` (str): the LLM prompt with one ``<ImageHere>``, already in the
-      conversation template ('' in stage 1: image tokens come first);
-    - ``answer`` (str): the training answer; ``template.end_sym`` is appended;
-    - ``question`` (str): for ``predict`` without a ``prompt``: formatted with
-      ``vqa_instruction``; the answer goes to ``pred_answer``. Without either,
-      ``caption_instruction`` is used and the text goes to ``pred_caption``.
+    - ``instruction`` (str): training instruction (e.g. drawn by
+      ``RandomInstruction``), wrapped with the image in the template; the
+      ``'pretrain'`` template (stage 1) takes none: image tokens come first;
+    - ``answer`` (str): the training answer, else ``gt_caption`` (mmpretrain's
+      caption field); ``template.end_sym`` is appended;
+    - ``question`` (str): for ``predict``: formatted with ``vqa_instruction``;
+      the answer goes to ``pred_answer``. Without a question or an
+      instruction, ``caption_instruction`` is used and the text goes to
+      ``pred_caption``;
+    - ``prompt`` (str, optional): a whole prompt with one ``<ImageHere>``,
+      used as it is instead of the template (custom prompts).
 
     Args:
         vision_encoder (dict): The ViT (e.g. ``EVAViT``).
@@ -50,34 +62,35 @@ class MiniGPT4(BaseModel):
             :mod:`mmpretrain_minigpt4.conversation`). Defaults to 'vicuna_v0'.
         max_txt_len (int): Answer tokens kept (``end_sym`` included).
             Defaults to 160.
-        caption_instruction (str): Instruction when a sample has no prompt
-            and no question. Defaults to 'Describe this image in detail.'.
-        vqa_instruction (str): Instruction for a question, ``{}`` is replaced
-            by it. Defaults to '{}'.
-        generation_cfg (dict, optional): ``transformers.GenerationConfig``
-            arguments (``max_new_tokens``, ``num_beams``, ``do_sample``, ...).
-            Defaults to greedy decoding of at most 300 new tokens.
+        caption_instruction (str): Instruction when a sample has no prompt,
+            question or instruction. Defaults to 'Describe this image in detail.'.
+        vqa_instruction (str): Instruction for a question, whose one ``{}`` is
+            replaced by it. Defaults to '{}'.
+        generation_cfg (dict, optional): Decoding settings (``max_new_tokens``,
+            ``num_beams``, ``do_sample``, ``temperature``, ``top_p``, ...; see
+            :data:`~.language_models.generation_settings.SUPPORTED_SETTINGS`),
+            checked when set. Defaults to greedy decoding of at most 300 new tokens.
         save_frozen_weights (bool): Whether ``state_dict`` (and so every
             Runner checkpoint) holds the frozen weights too. By default only
             trainable parameters are saved (never a 7B LLM per checkpoint), and
             loading a checkpoint does not report frozen weights as missing.
             Defaults to False.
-        cache_frozen_features (bool): In training, keep each image's frozen
-            features (ViT -> Q-Former output) by its ``img_path`` /
-            ``image_id`` and skip the frozen encoder for images seen before.
-            Only for pipelines without random augmentation (checked: changed
-            pixels raise). Defaults to False.
-        llm_gradient_checkpointing (bool): Recompute the LLM's layer
-            activations in the backward pass instead of keeping them: less
-            memory, about one more LLM forward per step. Defaults to False.
-        compile_generation (bool | dict): Decode with a static KV cache and a
-            ``torch.compile``-d LLM forward, on any device (transformers alone
-            compiles only on CUDA). A dict is passed to
-            ``transformers.CompileConfig`` (e.g. ``dict(mode='default')``). The
-            first call per batch shape compiles (slow). Defaults to False.
+        cache_frozen_features (bool): See :meth:`set_frozen_feature_cache`.
+            Defaults to False.
+        llm_gradient_checkpointing (bool): See
+            :meth:`set_llm_gradient_checkpointing`. Defaults to False.
+        compile_generation (bool | dict): See :meth:`set_compile_generation`.
+            Defaults to False.
         data_preprocessor (dict, optional): Defaults to
             ``MultiModalDataPreprocessor`` with CLIP mean/std, BGR -> RGB.
-        init_cfg (dict, optional): MMEngine init config.
+        init_cfg (dict, optional): MMEngine init config; a ``Pretrained``
+            checkpoint here is the frozen weights (it need not hold the
+            projection).
+
+    Every state dict loaded into the model is checked first (see
+    :func:`~.weights_fit.check_weights_fit`): no unknown keys, the model's
+    shapes, finite values, the trainable weights complete (but for the frozen
+    weights of ``init_cfg``), and every part it touches whole.
     """
 
     def __init__(self,
@@ -104,6 +117,15 @@ class MiniGPT4(BaseModel):
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
 
+        self.template = get_template(template)
+        self.max_txt_len = max_txt_len
+        if not isinstance(caption_instruction, str) or not caption_instruction.strip():
+            raise ValueError(f'model.caption_instruction must be a non-empty string, got '
+                             f'{caption_instruction!r}.')
+        self.caption_instruction = caption_instruction
+        self.vqa_instruction = check_instruction_slot(vqa_instruction, 'model.vqa_instruction')
+        self.generation_cfg = generation_cfg
+
         self.vision_encoder = MODELS.build(vision_encoder)
         self.ln_vision = FP32LayerNorm(self.vision_encoder.embed_dim)
         self.neck = MODELS.build(neck) if neck is not None else None
@@ -116,13 +138,6 @@ class MiniGPT4(BaseModel):
                              model_file=osp.join(llm['name_or_path'], 'tokenizer.model'))
         self.tokenizer = TOKENIZER.build(tokenizer)
 
-        self.template = get_template(template)
-        self.max_txt_len = max_txt_len
-        self.caption_instruction = caption_instruction
-        self.vqa_instruction = vqa_instruction
-        self.generation_cfg = dict(max_new_tokens=300, num_beams=1, do_sample=False)
-        self.generation_cfg.update(generation_cfg or {})
-
         self.frozen_modules = [self.vision_encoder, self.ln_vision, self.llm]
         if self.neck is not None:
             self.frozen_modules.append(self.neck)
@@ -132,21 +147,104 @@ class MiniGPT4(BaseModel):
         if not save_frozen_weights:
             self._register_state_dict_hook(_drop_frozen_parameters)
             self.register_load_state_dict_post_hook(_ignore_missing_frozen_parameters)
-        self.feature_cache = FrozenFeatureCache() if cache_frozen_features else None
-        if self.feature_cache is not None:
-            # Loading may change the frozen weights the cached features came from.
-            self.register_load_state_dict_post_hook(_clear_feature_cache)
-        self.llm_gradient_checkpointing = llm_gradient_checkpointing
+        self.register_load_state_dict_pre_hook(_check_incoming_weights)
+        self._loading_frozen_weights = False
+        # Loading may change the frozen weights that cached features came from.
+        self.register_load_state_dict_post_hook(_clear_feature_cache)
+
+        self.feature_cache: Optional[FrozenFeatureCache] = None
+        self.llm_gradient_checkpointing = False
+        self.compile_generation: Union[bool, dict] = False
+        self.set_frozen_feature_cache(cache_frozen_features)
+        self.set_llm_gradient_checkpointing(llm_gradient_checkpointing)
+        self.set_compile_generation(compile_generation)
+
+    # ------------------------------------------------------------------ settings
+    @property
+    def generation_cfg(self) -> dict:
+        """Decoding settings of ``predict`` / ``generate`` (checked when set)."""
+        return self._generation_cfg
+
+    @generation_cfg.setter
+    def generation_cfg(self, settings: Optional[dict]) -> None:
+        checked = check_generation_settings(dict(settings or {}), 'model.generation_cfg')
+        self._generation_cfg = {**DEFAULT_GENERATION_CFG, **checked}
+
+    def set_frozen_feature_cache(self, enable: bool = True) -> None:
+        """In training, keep each image's frozen features (ViT -> Q-Former output)
+        by its ``img_path`` / ``image_id`` and skip the frozen encoder for images
+        seen before; a fresh cache each time it is enabled.
+
+        Only for pipelines without random augmentation (checked: changed pixels
+        raise).
+        """
+        self.feature_cache = FrozenFeatureCache() if enable else None
+
+    def set_llm_gradient_checkpointing(self, enable: bool = True) -> None:
+        """Recompute the LLM's layer activations in the backward pass instead of
+        keeping them: less memory, about one more LLM forward per step."""
+        if enable == self.llm_gradient_checkpointing:
+            return
+        suffix = 'checkpointing_enable' if enable else 'checkpointing_disable'
+        # transformers 5 names them activation_*, 4 gradient_*.
+        switch = getattr(self.llm, 'activation_' + suffix, None) or getattr(
+            self.llm, 'gradient_' + suffix)
+        if enable:
+            switch({'use_reentrant': False})
+        else:
+            switch()
+        self.llm_gradient_checkpointing = enable
+        self.train(self.training)
+
+    def set_compile_generation(self, compile_generation: Union[bool, dict] = True) -> None:
+        """Decode with a static KV cache and a ``torch.compile``-d LLM forward, on
+        any device (transformers alone compiles only on CUDA). A dict is passed
+        to ``transformers.CompileConfig`` (e.g. ``dict(mode='default')``). The
+        first call per batch shape compiles (slow)."""
+        if not isinstance(compile_generation, (bool, dict)):
+            raise TypeError('model.compile_generation must be True, False or a dict of '
+                            f'transformers.CompileConfig arguments, got {compile_generation!r}.')
+        if isinstance(compile_generation, dict):
+            CompileConfig(**compile_generation)  # unknown arguments fail here, not mid-generation
         self.compile_generation = compile_generation
-        if llm_gradient_checkpointing:
-            enable = getattr(self.llm, 'activation_checkpointing_enable', None)
-            if enable is None:  # transformers < 5
-                enable = self.llm.gradient_checkpointing_enable
-            enable({'use_reentrant': False})
 
     def frozen_parameter_names(self, prefix: str = '') -> set:
         """Names of the parameters that do not train."""
         return {prefix + name for name, p in self.named_parameters() if not p.requires_grad}
+
+    def trainable_parameter_names(self) -> set:
+        """Names of the parameters that train (the projection)."""
+        return {name for name, p in self.named_parameters() if p.requires_grad}
+
+    @property
+    def num_image_tokens(self) -> int:
+        """LLM tokens per image: 32 with the Q-Former, 64 for the token-merge head at 224 px."""
+        if self.neck is not None:
+            tokens = self.neck.num_query_tokens
+        else:
+            tokens = 1 + self.vision_encoder.patch_embed.num_patches
+        return self.head.num_output_tokens(tokens)
+
+    @property
+    def context_length(self) -> int:
+        """Tokens the LLM can attend to (prompt with image tokens, plus the answer)."""
+        return self.llm.config.max_position_embeddings
+
+    # ------------------------------------------------------------------ loading
+    @contextlib.contextmanager
+    def loading_frozen_weights(self):
+        """Within, a loaded state dict is the frozen weights: it must hold every
+        frozen part but the LLM, and need not hold the trainable projection."""
+        self._loading_frozen_weights = True
+        try:
+            yield self
+        finally:
+            self._loading_frozen_weights = False
+
+    def init_weights(self):
+        """MMEngine's init; an ``init_cfg`` ``Pretrained`` checkpoint is the frozen weights."""
+        with self.loading_frozen_weights():
+            super().init_weights()
 
     def train(self, mode: bool = True):
         """Frozen parts stay in eval mode (MiniGPT-4 never enables their dropout)."""
@@ -260,6 +358,28 @@ class MiniGPT4(BaseModel):
         return embeds, attention_mask
 
     # ------------------------------------------------------------------ loss
+    def training_prompt(self, sample: DataSample) -> str:
+        """The sample's ``prompt``, else its ``instruction`` with the image in the template.
+
+        Raises:
+            KeyError: If a template with an instruction slot gets no instruction.
+            ValueError: If the ``'pretrain'`` template gets one (it would be dropped).
+        """
+        if 'prompt' in sample:
+            return sample.prompt
+        has_slot = self.template.instruction_template is not None
+        if has_slot != ('instruction' in sample):
+            if has_slot:
+                raise KeyError(
+                    f'MiniGPT4.loss: template {self.template.name!r} needs an `instruction` in '
+                    "every data sample: add dict(type='RandomInstruction') to the pipeline and "
+                    "pack it (PackInputs(algorithm_keys=['instruction', 'gt_caption'])).")
+            raise ValueError(
+                f'MiniGPT4.loss: template {self.template.name!r} takes no instruction (stage 1: '
+                'the image tokens come first), but the data samples have one: remove '
+                'RandomInstruction from the pipeline or set model.template.')
+        return build_instruction_prompt(self.template, sample.get('instruction', ''))
+
     def build_training_inputs(self, image_tokens: torch.Tensor, data_samples: List[DataSample]):
         """Right-padded LLM inputs and labels for a training batch.
 
@@ -268,7 +388,9 @@ class MiniGPT4(BaseModel):
 
         Args:
             image_tokens (B, T, D): From :meth:`extract_image_tokens`.
-            data_samples (list[DataSample]): With ``answer`` and optional ``prompt``.
+            data_samples (list[DataSample]): With ``answer`` (or
+                ``gt_caption``) and an ``instruction`` (or ``prompt``), see
+                :meth:`training_prompt`.
 
         Returns:
             tuple: ``inputs_embeds (B, L, D)``, ``attention_mask (B, L)``,
@@ -276,11 +398,13 @@ class MiniGPT4(BaseModel):
         """
         segments, targets = [], []
         for sample in data_samples:
-            if 'answer' not in sample:
-                raise KeyError('MiniGPT4.loss needs an `answer` field in every data sample '
-                               '(pack it with PackInputs(algorithm_keys=[..., "answer"])).')
-            before, after = self.prompt_token_ids(sample.get('prompt', ''))
-            target = self.target_token_ids(sample.answer)
+            answer = sample.get('answer', sample.get('gt_caption'))
+            if not isinstance(answer, str):
+                raise KeyError('MiniGPT4.loss needs the target text in every data sample: an '
+                               '`answer` or a `gt_caption` (pack it with '
+                               "PackInputs(algorithm_keys=[..., 'gt_caption'])).")
+            before, after = self.prompt_token_ids(self.training_prompt(sample))
+            target = self.target_token_ids(answer)
             segments.append((before, after + target))
             targets.append(self.target_labels(target))
         embeds, attention_mask = self.embed_sequences(segments, image_tokens, left_pad=False)
@@ -305,14 +429,38 @@ class MiniGPT4(BaseModel):
 
     # ------------------------------------------------------------------ predict
     def prediction_prompt(self, sample: DataSample) -> str:
-        """The sample's ``prompt``, else the template around its question or the caption instruction."""
+        """The sample's ``prompt``, else the template around its question (through
+        ``vqa_instruction``), its instruction, or the caption instruction.
+
+        Raises:
+            ValueError: For an empty question, or a question to a template
+                without an instruction slot (it would be dropped).
+        """
         if 'prompt' in sample:
             return sample.prompt
         if 'question' in sample:
-            instruction = self.vqa_instruction.format(sample.question)
+            if self.template.instruction_template is None:
+                raise ValueError(f'Template {self.template.name!r} has no place for a question '
+                                 '(a stage-1 model only captions); use a stage-2 model.')
+            instruction = self.vqa_instruction.format(check_question(sample.question))
         else:
-            instruction = self.caption_instruction
+            instruction = sample.get('instruction', self.caption_instruction)
         return build_instruction_prompt(self.template, instruction)
+
+    def generation_settings(self, overrides: Optional[dict] = None,
+                            source: str = 'generation settings') -> dict:
+        """``generation_cfg`` updated with ``overrides``, checked."""
+        return check_generation_settings({**self.generation_cfg, **(overrides or {})}, source)
+
+    def check_prompt_lengths(self, prompts: Sequence[str], max_new_tokens: int,
+                             source: str = 'MiniGPT4') -> None:
+        """Each prompt (image tokens included) plus ``max_new_tokens`` must fit
+        :attr:`context_length`; checked before any image is encoded."""
+        lengths = []
+        for prompt in prompts:
+            before, after = self.prompt_token_ids(prompt)
+            lengths.append(len(before) + self.num_image_tokens + len(after))
+        check_context_length(lengths, max_new_tokens, self.context_length, source)
 
     @torch.no_grad()
     def generate(self, image_tokens: torch.Tensor, prompts: Sequence[str],
@@ -325,21 +473,33 @@ class MiniGPT4(BaseModel):
             prompts (Sequence[str]): One prompt per image, each with one
                 ``<ImageHere>``.
             streamer (BaseStreamer, optional): Receives the new token ids as
-                they are generated (transformers' streamer protocol).
-            **generation_overrides: Override ``generation_cfg`` for this call.
+                they are generated (transformers' streamer protocol; greedy or
+                sampling, not beam search).
+            **generation_overrides: Override ``generation_cfg`` for this call
+                (checked like it).
 
         Returns:
             list[str]: The answers, cut at the template's stop strings.
+
+        Raises:
+            ValueError: For bad settings, a prompt that does not fit the
+                LLM's context, or a streamer with ``num_beams > 1``; before
+                any generation.
         """
+        if len(prompts) != image_tokens.shape[0]:
+            raise ValueError(f'MiniGPT4.generate: {len(prompts)} prompts for '
+                             f'{image_tokens.shape[0]} images.')
+        generation_cfg = self.generation_settings(generation_overrides, 'MiniGPT4.generate')
+        if streamer is not None and generation_cfg.get('num_beams', 1) > 1:
+            raise ValueError('MiniGPT4.generate: answers stream with num_beams=1 only '
+                             '(transformers cannot stream beam search).')
+        self.check_prompt_lengths(prompts, generation_cfg['max_new_tokens'], 'MiniGPT4.generate')
         segments = [self.prompt_token_ids(prompt) for prompt in prompts]
         embeds, attention_mask = self.embed_sequences(segments, image_tokens, left_pad=True)
         tokenizer = self.tokenizer
-        generation_cfg = {**self.generation_cfg, **generation_overrides}
         if self.compile_generation:
-            compile_config = CompileConfig(**(self.compile_generation if isinstance(
-                self.compile_generation, dict) else {}))
-            compile_config._compile_all_devices = True
-            generation_cfg.update(cache_implementation='static', compile_config=compile_config)
+            generation_cfg.update(cache_implementation='static',
+                                  compile_config=compiled_decoding_config(self.compile_generation))
         config = GenerationConfig(
             **generation_cfg,
             bos_token_id=tokenizer.bos_id,
@@ -357,10 +517,15 @@ class MiniGPT4(BaseModel):
 
     def predict(self, images: torch.Tensor,
                 data_samples: Optional[List[DataSample]] = None) -> List[DataSample]:
-        """Caption or answer every image; fills ``pred_caption`` or ``pred_answer``."""
+        """Caption or answer every image; fills ``pred_caption`` or ``pred_answer``.
+
+        Prompts, settings and lengths are checked before any image is encoded.
+        """
         if data_samples is None:
             data_samples = [DataSample() for _ in range(images.shape[0])]
         prompts = [self.prediction_prompt(sample) for sample in data_samples]
+        settings = self.generation_settings(source='model.generation_cfg')
+        self.check_prompt_lengths(prompts, settings['max_new_tokens'], 'MiniGPT4.predict')
         texts = self.generate(self.extract_image_tokens(images), prompts)
         for sample, text in zip(data_samples, texts):
             if 'question' in sample:
@@ -370,11 +535,35 @@ class MiniGPT4(BaseModel):
         return data_samples
 
 
+def compiled_decoding_config(compile_generation: Union[bool, dict]) -> CompileConfig:
+    """The ``CompileConfig`` of :meth:`MiniGPT4.set_compile_generation`."""
+    config = CompileConfig(**(compile_generation if isinstance(compile_generation, dict) else {}))
+    # transformers compiles decoding only on CUDA unless this (unexported) flag
+    # is set; it has no public switch.
+    config._compile_all_devices = True
+    return config
+
+
 def _drop_frozen_parameters(model: MiniGPT4, state_dict: dict, prefix: str, local_metadata):
     """State-dict hook: keep only trainable parameters (and buffers)."""
     for name in model.frozen_parameter_names(prefix):
         state_dict.pop(name, None)
     return state_dict
+
+
+def _check_incoming_weights(model: MiniGPT4, state_dict, prefix, local_metadata, strict,
+                            missing_keys, unexpected_keys, error_msgs) -> None:
+    """Load pre-hook: refuse a state dict that does not fit (see :func:`check_weights_fit`)."""
+    own = strip_prefix(state_dict, prefix)
+    expected = {name: value.shape for name, value in
+                [*model.named_parameters(), *model.named_buffers()]}
+    frozen = model.frozen_parameter_names()
+    if model._loading_frozen_weights:
+        required = {name for name in frozen if part_of(name) != 'llm'}
+    else:
+        required = model.trainable_parameter_names()
+    source = checkpoint_source(own) or 'The state dict'
+    check_weights_fit(own, expected, required, frozen, source)
 
 
 def _ignore_missing_frozen_parameters(model: MiniGPT4, incompatible_keys) -> None:
@@ -386,4 +575,5 @@ def _ignore_missing_frozen_parameters(model: MiniGPT4, incompatible_keys) -> Non
 
 def _clear_feature_cache(model: MiniGPT4, incompatible_keys) -> None:
     """Load hook: cached frozen features may come from the old frozen weights."""
-    model.feature_cache.clear()
+    if model.feature_cache is not None:
+        model.feature_cache.clear()

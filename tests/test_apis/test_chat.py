@@ -117,3 +117,67 @@ def test_official_demo_generation_defaults():
         length_penalty=1.0, temperature=1.0, do_sample=True)
     with pytest.raises(ValueError, match='chat template'):
         Chat('minigpt-4_tiny_caption', template='pretrain')
+
+
+def run_with_timeout(function, seconds=120):
+    """``function()`` in a thread; a hang fails the test instead of blocking the suite."""
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(function).result(timeout=seconds)
+
+
+@pytest.mark.parametrize('do_sample', [True, False])
+def test_beam_search_answers_in_one_piece_with_or_without_sampling(do_sample):
+    chat = make_chat()
+    chat.ask('What is it?')
+    torch.manual_seed(0)
+    partials = run_with_timeout(lambda: list(chat.stream_answer(num_beams=3,
+                                                                do_sample=do_sample)))
+    assert len(partials) == 1 and chat.messages[-1] == [1, partials[0]]
+
+
+@pytest.mark.parametrize('overrides, message', [
+    (dict(num_beams=0), 'num_beams must be an integer >= 1'),
+    (dict(temperature=0.0), 'temperature must be a number > 0'),
+    (dict(top_p=2), r'top_p must be a number in \(0, 1\]'),
+    (dict(num_beam=2), "'num_beam' is not a supported generation setting. Did you mean 'num_beams'"),
+])
+def test_bad_settings_are_refused_before_generating(vicuna_chat, overrides, message):
+    chat = vicuna_chat
+    chat.upload_image(Image.fromarray(real_photo('chelsea')))
+    chat.ask('What is it?')
+    with pytest.raises(ValueError, match='Chat answer settings: ' + message):
+        next(chat.stream_answer(**overrides))
+    with pytest.raises(ValueError, match='Chat generation_cfg: ' + message):
+        Chat(chat.inferencer, generation_cfg=overrides)
+    assert chat.messages[-1][0] == 0  # still waiting for its answer
+
+
+def test_empty_questions_and_impossible_lengths_are_refused(vicuna_chat):
+    chat = vicuna_chat
+    chat.upload_image(Image.fromarray(real_photo('chelsea')))
+    for question in ('', '  \n'):
+        with pytest.raises(ValueError, match='The question is empty'):
+            chat.ask(question)
+    context = chat.model.context_length
+    with pytest.raises(ValueError, match=rf'max_length must be an integer in \[1, {context}\]'):
+        Chat(chat.inferencer, max_length=context + 1)
+
+
+def test_a_failed_answer_leaves_the_conversation_as_it_was(monkeypatch):
+    chat = make_chat()
+    chat.ask('First?')
+    first = chat.answer()
+    chat.ask('Second?')
+
+    def broken_generate(*args, **kwargs):
+        raise RuntimeError('out of memory')
+    monkeypatch.setattr(chat.model, 'generate', broken_generate)
+    with pytest.raises(RuntimeError, match='out of memory'):
+        run_with_timeout(chat.answer)  # the error reaches the reader: no hang
+    chat.withdraw_question()
+    assert chat.messages == [[0, '<Img><ImageHere></Img> First?'], [1, first]]
+    chat.upload_image(Image.fromarray(real_photo('chelsea')))
+    chat.ask('Only?')
+    chat.withdraw_question()
+    assert chat.messages == [[0, '<Img><ImageHere></Img>']]

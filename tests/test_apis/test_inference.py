@@ -8,7 +8,7 @@ from mmpretrain import ImageCaptionInferencer, get_model, inference_model
 from PIL import Image
 
 from mmpretrain_minigpt4.apis import MiniGPT4CaptionInferencer, MiniGPT4VQAInferencer
-from mmpretrain_minigpt4.apis.inferencers import read_image
+from mmpretrain_minigpt4.apis import read_image
 
 CAPTION, VQA = 'minigpt-4_tiny_caption', 'minigpt-4_tiny_vqa'
 
@@ -90,6 +90,24 @@ def test_vqa_rejects_unpaired_images_and_questions():
         inferencer([bgr('coffee'), bgr('rocket')], ['only one?'])
 
 
+def test_inputs_are_checked_before_any_image_is_read(monkeypatch):
+    inferencer = MiniGPT4VQAInferencer(VQA, generation_cfg=dict(max_new_tokens=2))
+
+    def never(*args, **kwargs):
+        raise AssertionError('preprocessing started before the inputs were checked')
+    monkeypatch.setattr(inferencer, 'preprocess', never)
+    for batch_size in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match=f'batch_size must be an integer >= 1, got '
+                           f'{batch_size!r}'):
+            inferencer([bgr('coffee')], ['Is it hot?'], batch_size=batch_size)
+    with pytest.raises(ValueError, match='Question 1: The question is empty'):
+        inferencer([bgr('coffee'), bgr('rocket')], ['Is it hot?', ' '])
+    with pytest.raises(ValueError, match="more than the LLM's context"):
+        inferencer(bgr('coffee'), 'word ' * 3000)
+    with pytest.raises(ValueError, match="'temprature' is not a supported generation setting"):
+        inference_model(VQA, bgr('coffee'), 'Is it hot?', generation_cfg=dict(temprature=1.0))
+
+
 def test_path_pil_and_bgr_array_give_the_same_caption(captioner, tmp_path):
     photo = real_photo('chelsea')
     path = tmp_path / 'chelsea.png'
@@ -104,12 +122,18 @@ def test_path_pil_and_bgr_array_give_the_same_caption(captioner, tmp_path):
 def test_bad_images_give_clear_errors(captioner, tmp_path):
     text_file = tmp_path / 'notes.jpg'
     text_file.write_text('not an image')
-    with pytest.raises(ValueError, match="notes.jpg' is not an image file"):
+    with pytest.raises(ValueError, match=r'notes.jpg: corrupt image \(no image format'):
         captioner(str(text_file))
     with pytest.raises(FileNotFoundError, match='Image file not found'):
         inference_model(CAPTION, str(tmp_path / 'missing.jpg'))
-    with pytest.raises(ValueError, match=r'\(H, W, 3\)'):
-        read_image(np.zeros((8, 8, 4), np.uint8))
+    for array, message in [
+            (np.zeros((8, 8, 3), np.float32), r'must be uint8 \(0-255\), got float32'),
+            (np.zeros((8, 8, 3), np.uint16), 'must be uint8'),
+            (np.zeros((0, 8, 3), np.uint8), r'empty image \(shape \(0, 8, 3\)\)'),
+            (np.zeros((8, 8, 5), np.uint8), r'\(H, W, 3\) BGR'),
+            (np.zeros((2, 8, 8, 3), np.uint8), r'got shape \(2, 8, 8, 3\)')]:
+        with pytest.raises(ValueError, match=message):
+            captioner(array)
     with pytest.raises(TypeError, match='path, a PIL image or a numpy array'):
         read_image(3.14)
 

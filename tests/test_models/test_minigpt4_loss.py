@@ -1,4 +1,5 @@
 """Prompt assembly, target masking and the loss on a hand-worked example (real tokenizer)."""
+import pytest
 import torch
 from mmpretrain.structures import DataSample
 
@@ -25,6 +26,32 @@ def test_hand_worked_sequence_and_labels(tiny_model):
     torch.testing.assert_close(embeds[0, :image_at], table[BEFORE_IDS])
     torch.testing.assert_close(embeds[0, image_at:after_at], image_tokens[0])
     torch.testing.assert_close(embeds[0, after_at:], table[AFTER_IDS + TARGET_IDS])
+
+
+def test_the_models_template_wraps_the_instruction(tiny_model):
+    """The pipeline only draws the instruction: the template is the model's alone."""
+    image_tokens = torch.randn(1, NUM_IMAGE_TOKENS, 64)
+    from_instruction = tiny_model.build_training_inputs(
+        image_tokens, [DataSample(instruction='Describe this image.', gt_caption='A dog.')])
+    from_prompt = tiny_model.build_training_inputs(
+        image_tokens, [DataSample(prompt=PROMPT, answer='A dog.')])
+    for ours, expected in zip(from_instruction, from_prompt):
+        assert torch.equal(ours, expected)
+    llama2 = build_tiny_model(template='llama2')
+    assert llama2.training_prompt(DataSample(instruction='Describe it.')) == (
+        '[INST] <Img><ImageHere></Img> Describe it. [/INST] ')
+
+
+def test_samples_that_do_not_fit_the_template_are_refused(tiny_model):
+    tokens = torch.randn(1, NUM_IMAGE_TOKENS, 64)
+    with pytest.raises(KeyError, match="template 'vicuna_v0' needs an `instruction`"):
+        tiny_model.build_training_inputs(tokens, [DataSample(gt_caption='A dog.')])
+    stage1 = build_tiny_model(template='pretrain')
+    with pytest.raises(ValueError, match="'pretrain' takes no instruction"):
+        stage1.build_training_inputs(tokens, [DataSample(instruction='Describe it.',
+                                                         gt_caption='a dog')])
+    with pytest.raises(KeyError, match='an `answer` or a `gt_caption`'):
+        stage1.build_training_inputs(tokens, [DataSample()])
 
 
 def test_stage1_sequence_is_bos_image_caption_newline():

@@ -17,6 +17,10 @@ class LinearProjectionHead(nn.Module):
         super().__init__()
         self.proj = nn.Linear(in_channels, out_channels)
 
+    def num_output_tokens(self, num_input_tokens: int) -> int:
+        """Tokens out for ``num_input_tokens`` in: the same."""
+        return num_input_tokens
+
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """tokens (B, T, in_channels) -> (B, T, out_channels)."""
         return self.proj(tokens)

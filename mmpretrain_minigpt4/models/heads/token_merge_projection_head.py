@@ -24,6 +24,10 @@ class TokenMergeProjectionHead(nn.Module):
         self.num_merged_tokens = num_merged_tokens
         self.proj = nn.Linear(in_channels * num_merged_tokens, out_channels)
 
+    def num_output_tokens(self, num_input_tokens: int) -> int:
+        """Tokens out for ``num_input_tokens`` in (CLS first): 257 -> 64."""
+        return (num_input_tokens - 1) // self.num_merged_tokens
+
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """tokens (B, 1 + N, C) with CLS first -> (B, N / num_merged_tokens, out_channels)."""
         patches = tokens[:, 1:]

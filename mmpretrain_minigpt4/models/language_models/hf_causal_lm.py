@@ -41,8 +41,8 @@ def build_hf_causal_lm(name_or_path: Optional[str] = None,
     if config is not None:
         config = dict(config)
         hf_config = AutoConfig.for_model(config.pop('model_type'), **config)
-        hf_config._attn_implementation = attn_implementation
-        return AutoModelForCausalLM.from_config(hf_config, **{_DTYPE_KWARG: torch_dtype})
+        return AutoModelForCausalLM.from_config(
+            hf_config, attn_implementation=attn_implementation, **{_DTYPE_KWARG: torch_dtype})
     if not osp.isdir(osp.expanduser(name_or_path)):
         raise FileNotFoundError(
             f'LLM directory not found: {name_or_path!r}. Set `model.llm.name_or_path` to '

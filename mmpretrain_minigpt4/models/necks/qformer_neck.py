@@ -54,6 +54,10 @@ class QFormerNeck(nn.Module):
     def out_channels(self) -> int:
         return self.query_tokens.shape[-1]
 
+    @property
+    def num_query_tokens(self) -> int:
+        return self.query_tokens.shape[1]
+
     def forward(self, image_embeds: torch.Tensor) -> torch.Tensor:
         """image_embeds (B, N, encoder_width) -> query_output (B, num_query_tokens, hidden_size)."""
         batch_size = image_embeds.shape[0]

@@ -1,0 +1,128 @@
+"""Loaded weights are checked: a checkpoint that does not fit is an error naming the file and keys.
+
+Every path loads through MMEngine's ``load_checkpoint`` (``get_model``, the
+inferencers, ``Chat``, ``tools/test.py``, ``load_from``) or the Runner, and all
+reach ``MiniGPT4``'s load pre-hook.
+"""
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.runner import load_checkpoint
+from mmpretrain.apis import get_model
+from mmpretrain.registry import MODELS
+
+from conftest import REPO_ROOT, TINY_MODEL_CONFIG, build_tiny_model, load_script
+
+from mmpretrain_minigpt4.apis import Chat
+from mmpretrain_minigpt4.models.weights_fit import WeightsMismatchError
+
+TINY_CAPTION = osp.join(REPO_ROOT, 'configs/minigpt4/minigpt-4_tiny_caption.py')
+TINY_GQA = osp.join(REPO_ROOT, 'configs/minigpt4/evaluation/tiny/minigpt4_tiny_gqa.py')
+STAGE2_TINY = osp.join(REPO_ROOT, 'configs/minigpt4/stage2_tiny.py')
+
+
+def head(in_channels=32, out_channels=64, fill=0.01):
+    return {'head.proj.weight': torch.full((out_channels, in_channels), fill),
+            'head.proj.bias': torch.zeros(out_channels)}
+
+
+def save(tmp_path, name, checkpoint):
+    path = str(tmp_path / name)
+    torch.save(checkpoint, path)
+    return path
+
+
+BAD_CHECKPOINTS = {
+    # name -> (checkpoint, the message's key part)
+    'another_variant.pth': (dict(state_dict=head(in_channels=4 * 32)),
+                            r"'head.proj.weight' is \(64, 128\) in the file, \(64, 32\) in the "
+                            'model'),
+    'official.pth': (dict(model={'llama_proj.weight': torch.zeros(64, 32)}, epoch=3),
+                     "keys this MiniGPT4 does not have: 'model', 'epoch'.*official MiniGPT-4 "
+                     'file: convert it first with tools/model_converters/'),
+    'no_bias.pth': (dict(state_dict={'head.proj.weight': torch.zeros(64, 32)}),
+                    r"lacks 'head.proj.bias' \(1 keys missing\)"),
+    'nan.pth': (dict(state_dict=head(fill=float('nan'))),
+                "NaN or infinite values in 'head.proj.weight'"),
+    'frozen_only.pth': (dict(state_dict={'ln_vision.weight': torch.ones(32),
+                                         'ln_vision.bias': torch.zeros(32)}),
+                        "lacks 'head.proj.bias', 'head.proj.weight'"),
+    'empty.pth': (dict(state_dict={}), 'holds no weights'),
+}
+
+
+@pytest.mark.parametrize('name', sorted(BAD_CHECKPOINTS))
+def test_a_checkpoint_that_does_not_fit_is_refused_naming_file_and_keys(tmp_path, name):
+    checkpoint, message = BAD_CHECKPOINTS[name]
+    path = save(tmp_path, name, checkpoint)
+    model = build_tiny_model()
+    before = model.head.proj.weight.clone()
+    with pytest.raises(WeightsMismatchError, match=f'{path}.*{message}'):
+        load_checkpoint(model, path, map_location='cpu')
+    assert torch.equal(model.head.proj.weight, before)  # nothing was copied
+
+
+def test_get_model_chat_test_tool_and_load_from_refuse_it(tmp_path):
+    path = save(tmp_path, 'another_variant.pth', BAD_CHECKPOINTS['another_variant.pth'][0])
+    with pytest.raises(WeightsMismatchError, match=path):
+        get_model(TINY_CAPTION, pretrained=path)
+    with pytest.raises(WeightsMismatchError, match=path):
+        Chat('minigpt-4_tiny_caption', pretrained=path)
+    with pytest.raises(WeightsMismatchError, match=path):
+        load_script('tools/test.py').main([TINY_GQA, path, '--work-dir', str(tmp_path / 'a')])
+    with pytest.raises(WeightsMismatchError, match=path):
+        load_script('tools/train.py').main([STAGE2_TINY, '--work-dir', str(tmp_path / 'b'),
+                                            '--cfg-options', f'load_from={path}'])
+
+
+def test_fitting_checkpoints_load(tmp_path):
+    model = build_tiny_model()
+    trained = save(tmp_path, 'trained.pth', dict(state_dict=head(fill=0.5), meta=dict(iter=3)))
+    load_checkpoint(model, trained, map_location='cpu')
+    assert (model.head.proj.weight == 0.5).all()
+    full = build_tiny_model(seed=2, save_frozen_weights=True).state_dict()
+    whole = save(tmp_path, 'whole.pth', dict(state_dict=full))
+    load_checkpoint(model, whole, map_location='cpu')
+    assert torch.equal(model.neck.query_tokens, full['neck.query_tokens'])
+
+
+def frozen_weights(seed=3, drop=()):
+    """The tiny model's frozen ViT, ln_vision and Q-Former, as the converter writes them."""
+    state = build_tiny_model(seed=seed, save_frozen_weights=True).state_dict()
+    return {k: v for k, v in state.items()
+            if not k.startswith(('llm.', 'head.')) and not k.startswith(drop)}
+
+
+def model_with_frozen_weights(path):
+    cfg = Config.fromfile(TINY_MODEL_CONFIG)
+    cfg.model.init_cfg = dict(type='Pretrained', checkpoint=path)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    return model
+
+
+def test_frozen_weights_of_init_cfg_need_no_projection_but_every_frozen_part(tmp_path):
+    weights = frozen_weights()
+    model = model_with_frozen_weights(save(tmp_path, 'frozen.pth', dict(state_dict=weights)))
+    torch.testing.assert_close(model.neck.query_tokens, weights['neck.query_tokens'])
+    without_neck = save(tmp_path, 'no_neck.pth', dict(state_dict=frozen_weights(drop='neck.')))
+    with pytest.raises(WeightsMismatchError, match=r"no_neck.pth lacks 'neck\."):
+        model_with_frozen_weights(without_neck)
+    # Outside init_cfg, the same frozen-only file lacks the trained projection.
+    with pytest.raises(WeightsMismatchError, match=r"frozen.pth lacks 'head.proj.bias'"):
+        load_checkpoint(build_tiny_model(), str(tmp_path / 'frozen.pth'), map_location='cpu')
+
+
+def test_a_part_of_a_frozen_module_is_refused(tmp_path):
+    weights = frozen_weights()
+    del weights['vision_encoder.blocks.1.mlp.fc2.weight']
+    path = save(tmp_path, 'truncated.pth', dict(state_dict={**weights, **head()}))
+    with pytest.raises(WeightsMismatchError, match="lacks 'vision_encoder.blocks.1.mlp.fc2.weight'"):
+        load_checkpoint(build_tiny_model(), path, map_location='cpu')
+
+
+def test_a_state_dict_without_a_file_is_named_as_such():
+    with pytest.raises(WeightsMismatchError, match="The state dict has keys .*'bogus'"):
+        build_tiny_model().load_state_dict({'bogus': torch.zeros(1)}, strict=False)
