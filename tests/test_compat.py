@@ -1,7 +1,5 @@
 """The stack fixes of mmpretrain_minigpt4.compat, each checked where it matters."""
 import os.path as osp
-import subprocess
-import sys
 
 import mmpretrain
 import mmpretrain_minigpt4
@@ -14,21 +12,18 @@ from packaging.version import Version
 from torch import nn
 from torch.utils.data import Dataset
 
+from conftest import run_python
+
 from mmpretrain_minigpt4 import compat
-
-
-def run_python(code: str) -> str:
-    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
 
 
 def test_mmpretrain_models_import_with_todays_transformers():
     out = run_python(
-        'import mmpretrain_minigpt4, mmpretrain.models, transformers\n'
+        '-c', 'import mmpretrain_minigpt4, mmpretrain.models, transformers\n'
         'from mmpretrain.models.multimodal.minigpt4 import MiniGPT4 as Peer\n'
         'from mmpretrain.registry import MODELS\n'
-        'print(transformers.__version__, MODELS.get("MiniGPT4").__module__, Peer.__module__)')
+        'print(transformers.__version__, MODELS.get("MiniGPT4").__module__, Peer.__module__)'
+    ).stdout
     _, ours, peer = out.split()
     assert ours == 'mmpretrain_minigpt4.models.minigpt4'
     assert peer == 'mmpretrain.models.multimodal.minigpt4.minigpt4'
@@ -40,10 +35,10 @@ def test_mmpretrain_models_import_with_todays_transformers():
     'import mmpretrain',
 ])
 def test_our_minigpt4_wins_whatever_the_import_order(first):
-    out = run_python(f'{first}\nimport mmpretrain_minigpt4\n'
+    out = run_python('-c', f'{first}\nimport mmpretrain_minigpt4\n'
                      'from mmpretrain.registry import MODELS\n'
                      'MODELS.import_from_location()\n'
-                     'print(MODELS.get("MiniGPT4").__module__)')
+                     'print(MODELS.get("MiniGPT4").__module__)').stdout
     assert out.strip() == 'mmpretrain_minigpt4.models.minigpt4'
 
 

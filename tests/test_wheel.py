@@ -1,12 +1,10 @@
 """The wheel setup.py builds: model names, configs and ``mmpretrain_minigpt4::`` bases without the repository."""
 import os.path as osp
 import shutil
-import subprocess
-import sys
 import textwrap
 import zipfile
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, run_python
 
 NOT_SHIPPED = shutil.ignore_patterns('.git', '.venv*', 'build', 'dist', 'work_dirs', '*.egg-info',
                                      '__pycache__', '.pytest_cache', 'tests', 'docs')
@@ -16,10 +14,8 @@ def build_wheel(tmp_path) -> str:
     """Build the wheel from a copy of the checkout (leaves the checkout clean); its path."""
     source = tmp_path / 'source'
     shutil.copytree(REPO_ROOT, source, symlinks=True, ignore=NOT_SHIPPED)
-    result = subprocess.run([sys.executable, '-m', 'pip', 'wheel', '--no-deps',
-                             '--no-build-isolation', '-q', '-w', str(tmp_path / 'dist'),
-                             str(source)], capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+    run_python('-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation', '-q', '-w',
+               str(tmp_path / 'dist'), str(source))
     wheels = list((tmp_path / 'dist').glob('mmpretrain_minigpt4-*.whl'))
     assert len(wheels) == 1, wheels
     return str(wheels[0])
@@ -51,9 +47,7 @@ def test_wheel_ships_configs_and_model_index(tmp_path):
         variant = Config.fromfile({str(user_config)!r})
         print(variant.model.type, variant.train_cfg.max_iters, variant.optim_wrapper.optimizer.type)
     """)
-    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
-                            cwd=str(tmp_path), timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_python('-c', code, cwd=str(tmp_path), timeout=300)
     in_site, hub_config, variant = result.stdout.split('\n')[:3]
     assert in_site == 'True'
     assert hub_config == osp.join(site, 'mmpretrain_minigpt4/.mim/configs/minigpt4/'

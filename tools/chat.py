@@ -10,6 +10,8 @@ or ``/image PATH`` (new conversation about another image), ``/reset`` (new
 conversation about the same image) or ``/quit``.
 """
 import argparse
+import copy
+import itertools
 import sys
 from typing import Callable, Iterable, Iterator, Optional, Sequence
 
@@ -68,7 +70,12 @@ def print_stream(partials: Iterable[str], write: Callable[[str], None]) -> str:
 
 def chat_loop(chat: Chat, image: str, lines: Iterable[str],
               write: Callable[[str], None]) -> None:
-    """Run the conversation: each line is a question or a command."""
+    """Run the conversation: each line is a question or a command.
+
+    A turn that fails (a question too long for ``max_length``, an unreadable
+    image, any error while answering) is reported in one line and undone: the
+    conversation goes on as before it.
+    """
     chat.upload_image(image)
     write(f'Chatting about {image}. Commands: /image PATH, /reset, /quit\n')
     for line in lines:
@@ -77,19 +84,33 @@ def chat_loop(chat: Chat, image: str, lines: Iterable[str],
             continue
         if line == '/quit':
             return
-        if line == '/reset' or line.startswith('/image '):
-            new_image = line[len('/image '):].strip() if line.startswith('/image ') else image
-            try:
-                chat.upload_image(new_image)
-            except (OSError, ValueError) as error:
-                write(f'{error}\n')
-                continue
-            image = new_image
-            write(f'New conversation about {image}.\n')
-            continue
-        chat.ask(line)
-        write('MiniGPT-4: ')
-        print_stream(chat.stream_answer(), write)
+        before = (chat.image_tokens, copy.deepcopy(chat.messages))
+        try:
+            image = run_turn(chat, image, line, write)
+        except Exception as error:  # noqa: BLE001  (one failed turn must not end the chat)
+            chat.image_tokens, chat.messages = before
+            message = ' '.join(str(error).split())
+            write(f'error: {type(error).__name__}: {message}\n')
+
+
+def run_turn(chat: Chat, image: str, line: str, write: Callable[[str], None]) -> str:
+    """Answer a question or run a command; returns the image talked about afterwards."""
+    if line == '/reset' or line.startswith('/image '):
+        new_image = line[len('/image '):].strip() if line.startswith('/image ') else image
+        chat.upload_image(new_image)
+        write(f'New conversation about {new_image}.\n')
+        return new_image
+    chat.ask(line)
+    partials = chat.stream_answer()
+    # The prompt is built, and may be refused, before anything of the answer is shown.
+    first = next(partials, '')
+    write('MiniGPT-4: ')
+    try:
+        print_stream(itertools.chain([first], partials), write)
+    except Exception:
+        write('\n')  # the error goes on a line of its own
+        raise
+    return image
 
 
 def read_lines(prompt: str = 'You: ') -> Iterator[str]:

@@ -62,8 +62,7 @@ def set_dataloader_defaults(cfg: Config, pin_memory: bool, persistent_workers: b
     """Defaults every dataloader needs; the config's own values win.
 
     ``default_collate`` stacks images to (B, 3, H, W) (MMEngine's
-    ``pseudo_collate`` would hand the preprocessor a list). ``persistent_workers``
-    is forced off with ``num_workers=0``, where torch rejects it.
+    ``pseudo_collate`` would hand the preprocessor a list).
     """
     for name in DATALOADERS:
         loader = cfg.get(name)
@@ -72,14 +71,24 @@ def set_dataloader_defaults(cfg: Config, pin_memory: bool, persistent_workers: b
         loader.setdefault('collate_fn', dict(type='default_collate'))
         loader.setdefault('pin_memory', pin_memory)
         loader.setdefault('persistent_workers', persistent_workers)
-        if loader.get('num_workers', 0) == 0:
+
+
+def drop_persistent_workers_without_workers(cfg: Config) -> None:
+    """``persistent_workers`` off where ``num_workers`` is 0: torch rejects the pair."""
+    for name in DATALOADERS:
+        loader = cfg.get(name)
+        if loader is not None and loader.get('num_workers', 0) == 0:
             loader['persistent_workers'] = False
 
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
-    """Apply the command line to the config (``--cfg-options`` first)."""
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    """Apply the command line to the config: the flags, then ``--cfg-options``.
+
+    As in mmpretrain's ``tools/train.py``, ``--cfg-options`` come last and win
+    over what a flag set (``work_dir=...`` over ``--work-dir``). Only the
+    ``persistent_workers`` fix-up follows them, as it depends on their
+    ``num_workers``.
+    """
     if args.no_validate:
         cfg.val_cfg = None
         cfg.val_dataloader = None
@@ -112,6 +121,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg,
         pin_memory=torch.cuda.is_available() and not args.no_pin_memory,
         persistent_workers=not args.no_persistent_workers)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    drop_persistent_workers_without_workers(cfg)
     return cfg
 
 

@@ -2,7 +2,7 @@
 import contextlib
 import statistics
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Callable, ContextManager, Dict, List, Optional
 
 import torch
 
@@ -14,7 +14,9 @@ def synchronize(device: torch.device) -> None:
 
 
 def time_interleaved(calls: Dict[str, Callable[[], object]], device: torch.device,
-                     repeats: int = 5, warmup: int = 1) -> Dict[str, List[float]]:
+                     repeats: int = 5, warmup: int = 1,
+                     settings: Optional[Dict[str, Callable[[], ContextManager]]] = None
+                     ) -> Dict[str, List[float]]:
     """Seconds per call of each callable, run in turn within every repeat.
 
     Interleaving puts ours and the peer under the same machine load (other
@@ -26,23 +28,36 @@ def time_interleaved(calls: Dict[str, Callable[[], object]], device: torch.devic
         device (torch.device): Synchronised around every call.
         repeats (int): Timed calls per callable. Defaults to 5.
         warmup (int): Untimed calls per callable first. Defaults to 1.
+        settings (dict[str, callable], optional): Name -> a context manager
+            factory entered around every call of that name, untimed: the
+            switches of a model variant.
 
     Returns:
         dict[str, list[float]]: Name -> the ``repeats`` durations in seconds.
     """
+    def timed(name: str) -> float:
+        with in_setting(settings, name):
+            synchronize(device)
+            start = time.perf_counter()
+            calls[name]()
+            synchronize(device)
+            return time.perf_counter() - start
+
     for _ in range(warmup):
-        for call in calls.values():
-            call()
-    synchronize(device)
+        for name in calls:
+            timed(name)
     times = {name: [] for name in calls}
     names = list(calls)
     for repeat in range(repeats):
         for name in (names if repeat % 2 == 0 else names[::-1]):
-            start = time.perf_counter()
-            calls[name]()
-            synchronize(device)
-            times[name].append(time.perf_counter() - start)
+            times[name].append(timed(name))
     return times
+
+
+def in_setting(settings: Optional[Dict[str, Callable[[], ContextManager]]],
+               name: str) -> ContextManager:
+    """The context of ``name``'s variant in ``settings``, else a no-op one."""
+    return (settings or {}).get(name, contextlib.nullcontext)()
 
 
 def median(values: List[float]) -> float:

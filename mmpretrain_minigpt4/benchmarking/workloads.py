@@ -4,7 +4,7 @@ Each runner exposes the four measured operations (encode, train step,
 captioning, VQA) on identical inputs; only the calls into each model differ.
 """
 import contextlib
-from typing import List, Sequence
+from typing import Callable, Iterator, List, Sequence
 
 import torch
 from mmpretrain.structures import DataSample
@@ -104,27 +104,12 @@ class OursRunner(WorkloadRunner):
         return answers
 
     @contextlib.contextmanager
-    def variant(self, feature_cache=None, llm_gradient_checkpointing: bool = False):
-        """Temporarily switch on a performance option of the built model.
-
-        Args:
-            feature_cache (FrozenFeatureCache, optional): Use this cache
-                (``cache_frozen_features``); pass the same one across calls.
-            llm_gradient_checkpointing (bool): Checkpoint the LLM's layers.
-        """
-        model = self.model
-        model.feature_cache = feature_cache
-        if llm_gradient_checkpointing:
-            _llm_method(model.llm, 'checkpointing_enable')({'use_reentrant': False})
-            model.llm_gradient_checkpointing = True
-        try:
-            yield self
-        finally:
-            model.feature_cache = None
-            if llm_gradient_checkpointing:
-                _llm_method(model.llm, 'checkpointing_disable')()
-                model.llm_gradient_checkpointing = False
-                model.train(False)
+    def cached_features_of(self, images, samples) -> Iterator[None]:
+        """The frozen-feature cache on, already holding the features of ``images``."""
+        with switched_on(self.model.set_frozen_feature_cache):
+            with torch.no_grad():
+                self.model.extract_image_tokens(images, samples)
+            yield
 
 
 class PeerRunner(WorkloadRunner):
@@ -163,9 +148,14 @@ class PeerRunner(WorkloadRunner):
                 for i, prompt in enumerate(prompts)]
 
 
-def _llm_method(llm, suffix: str):
-    """transformers 5's ``activation_<suffix>``, else 4's ``gradient_<suffix>``."""
-    return getattr(llm, 'activation_' + suffix, None) or getattr(llm, 'gradient_' + suffix)
+@contextlib.contextmanager
+def switched_on(switch: Callable[[bool], None]) -> Iterator[None]:
+    """A model switch (``model.set_llm_gradient_checkpointing``, ...) on within the block."""
+    switch(True)
+    try:
+        yield
+    finally:
+        switch(False)
 
 
 def greedy(new_tokens: int) -> dict:

@@ -18,7 +18,9 @@ from typing import Dict, List
 import torch
 from safetensors.torch import load_file, save_file
 
+from ..safe_checkpoint_loading import load_checkpoint_file
 from .converted_weights import ConversionError
+from .output_files import atomic_output, check_output_path
 
 LORA_KEY = re.compile(r'^llama_model\.base_model\.model\.(?P<module>.+)\.lora_(?P<factor>[AB])'
                       r'(?:\.default)?\.weight$')
@@ -98,18 +100,22 @@ def _weight_files(llm_dir: str) -> List[str]:
     return safetensors or [name for name in names if _BIN_WEIGHTS.match(name)]
 
 
-def merge_lora_into_llm(llm_dir: str, updates: Dict[str, LoRAUpdate], out_dir: str) -> List[str]:
+def merge_lora_into_llm(llm_dir: str, updates: Dict[str, LoRAUpdate], out_dir: str,
+                        force: bool = False) -> List[str]:
     """Write a copy of a Hugging Face LLM directory with the LoRA updates merged.
 
     One weight file is in memory at a time. Weights are updated in fp32 and
     stored in their own dtype; every other file (config, tokenizer, index) is
     copied. If the directory has both safetensors and ``.bin`` weights, only
-    the safetensors (what transformers loads) are written.
+    the safetensors (what transformers loads) are written. The copy is written
+    next to ``out_dir`` and renamed to it when complete: an error leaves no
+    ``out_dir`` (and an existing one as it was).
 
     Args:
         llm_dir (str): The base LLM (e.g. ``Llama-2-7b-chat-hf``).
         updates (dict): From :func:`lora_updates`.
-        out_dir (str): The merged LLM's directory (created; not ``llm_dir``).
+        out_dir (str): The merged LLM's directory (not ``llm_dir`` nor inside it).
+        force (bool): Replace an existing ``out_dir``. Defaults to False.
 
     Returns:
         list[str]: The merged keys.
@@ -117,15 +123,23 @@ def merge_lora_into_llm(llm_dir: str, updates: Dict[str, LoRAUpdate], out_dir: s
     Raises:
         FileNotFoundError: If ``llm_dir`` has no weights.
         ConversionError: If a LoRA target is not in the LLM or has another shape.
+        UnsafeOutputError: If ``out_dir`` is or lies inside ``llm_dir``, or
+            exists and ``force`` is False.
     """
     if not osp.isdir(llm_dir):
         raise FileNotFoundError(f'--llm: LLM directory not found: {llm_dir!r}')
     weight_files = _weight_files(llm_dir)
     if not weight_files:
         raise FileNotFoundError(f'--llm: {llm_dir} has no *.safetensors or pytorch_model*.bin.')
-    if osp.abspath(out_dir) == osp.abspath(llm_dir):
-        raise ValueError('--out must differ from --llm: the base LLM is not modified.')
-    os.makedirs(out_dir, exist_ok=True)
+    check_output_path(out_dir, {'--llm': llm_dir}, force, directory=True)
+    with atomic_output(out_dir, directory=True, force=force) as partial_dir:
+        _write_merged_llm(llm_dir, weight_files, updates, partial_dir)
+    return sorted(updates)
+
+
+def _write_merged_llm(llm_dir: str, weight_files: List[str], updates: Dict[str, LoRAUpdate],
+                      out_dir: str) -> None:
+    """Fill the empty ``out_dir``: see :func:`merge_lora_into_llm`."""
     safetensors = weight_files[0].endswith('.safetensors')
     for name in os.listdir(llm_dir):
         skipped = name.endswith('.safetensors') or _BIN_WEIGHTS.match(name) or (
@@ -143,7 +157,7 @@ def merge_lora_into_llm(llm_dir: str, updates: Dict[str, LoRAUpdate], out_dir: s
         if safetensors:
             tensors = load_file(path)
         else:
-            tensors = torch.load(path, map_location='cpu', weights_only=True)
+            tensors = load_checkpoint_file(path, map_location='cpu', setting='--llm')
         not_adapted += [key for key in tensors
                         if key not in updates and _layer_kind(key) in adapted_kinds]
         for key in [key for key in tensors if key in remaining]:
@@ -168,7 +182,6 @@ def merge_lora_into_llm(llm_dir: str, updates: Dict[str, LoRAUpdate], out_dir: s
         raise ConversionError(f'The LoRA covers {len(updates)} of {total} weights of its kinds '
                               f'in {llm_dir}: none for '
                               f'{sorted(not_adapted)[:3]}. Is the checkpoint complete?')
-    return sorted(updates)
 
 
 def _layer_kind(key: str) -> str:

@@ -3,7 +3,7 @@ import os.path as osp
 import shutil
 
 from conftest import REPO_ROOT
-from test_model_hub import OUR_CONFIG, run_python
+from test_model_hub import OUR_CONFIG, run_without_autoload
 
 
 def run_with_hook(tmp_path, code: str) -> list:
@@ -12,7 +12,7 @@ def run_with_hook(tmp_path, code: str) -> list:
     The last word says whether the autoload warned that it failed.
     """
     shutil.copy(osp.join(REPO_ROOT, 'mmpretrain_minigpt4_autoload.pth'), tmp_path)
-    return run_python(f"""
+    return run_without_autoload(f"""
         import site, sys, warnings
         site.addsitedir({str(tmp_path)!r})
         print('mmpretrain' in sys.modules or 'torch' in sys.modules)  # nothing at start-up

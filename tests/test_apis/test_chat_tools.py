@@ -96,3 +96,33 @@ def test_demo_listens_locally_without_share_link(tools, monkeypatch):
     demo.main(['minigpt-4_tiny_caption'])
     assert launched == {'queue': dict(default_concurrency_limit=1),
                         'launch': dict(server_name='127.0.0.1', server_port=7860, share=False)}
+
+
+def test_a_failed_turn_is_one_line_and_the_chat_goes_on(chat, tools, tmp_path, monkeypatch):
+    photo, broken = tmp_path / 'chelsea.png', tmp_path / 'broken.png'
+    Image.fromarray(real_photo('chelsea')).save(photo)
+    broken.write_bytes(b'not an image')
+    generate = chat.model.generate
+    failures = iter([RuntimeError('out of memory\nwhile decoding')])
+
+    def generate_failing_once(*args, streamer, **kwargs):
+        for error in failures:
+            streamer.put(torch.tensor([450]))  # '▁The', then the error mid-answer
+            raise error
+        return generate(*args, streamer=streamer, **kwargs)
+
+    monkeypatch.setattr(chat.model, 'generate', generate_failing_once)
+    written = []
+    lines = ['What is it?', 'word ' * 2100, f'/image {broken}', 'Hi?', 'And its colour?']
+    tools[0].chat_loop(chat, str(photo), iter(lines), written.append)
+    output = ''.join(written).splitlines()
+    assert output[1] == 'MiniGPT-4: The'
+    assert output[2] == 'error: RuntimeError: out of memory while decoding'
+    assert output[3].startswith('error: ValueError: The chat prompt needs ')
+    assert output[3].endswith('ask a shorter question.')
+    assert output[4].startswith('error: ') and str(broken) in output[4]
+    assert [line.startswith('MiniGPT-4: ') for line in output[5:]] == [True, True]
+    # The failed turns left nothing behind: the image turn, then two answered rounds.
+    assert [m[0] for m in chat.messages] == [0, 1, 0, 1]
+    assert chat.messages[0][1] == '<Img><ImageHere></Img> Hi?'
+    assert chat.messages[2][1] == 'And its colour?'

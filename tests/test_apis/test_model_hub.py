@@ -1,15 +1,13 @@
 """The plugin's names in mmpretrain's ModelHub: registration order, weights from the environment."""
 import os.path as osp
 import re
-import subprocess
-import sys
 import textwrap
 
 import mmpretrain_minigpt4  # noqa: F401
 import pytest
 from mmpretrain import ModelHub, list_models
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, run_python
 
 from mmpretrain_minigpt4.apis.model_hub import (LocalWeightsModel, register_minigpt4_models,
                                                 resolve_environment_path)
@@ -31,13 +29,10 @@ sys.modules.pop('mmpretrain_minigpt4_autoload', None)
 """
 
 
-def run_python(code: str) -> str:
-    """Run ``code`` in a fresh interpreter (import order matters) and return its stdout."""
-    code = WITHOUT_AUTOLOAD + textwrap.dedent(code)
-    result = subprocess.run([sys.executable, '-c', code], capture_output=True,
-                            text=True, cwd=REPO_ROOT, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
+def run_without_autoload(code: str) -> str:
+    """Run ``code`` in a fresh interpreter (import order matters) without the autoload hook;
+    its stdout."""
+    return run_python('-c', WITHOUT_AUTOLOAD + textwrap.dedent(code), timeout=300).stdout
 
 
 def test_every_name_is_listed_with_its_task():
@@ -111,7 +106,7 @@ def test_tiny_entries_have_random_weights_unless_a_checkpoint_is_set(monkeypatch
 
 
 def test_plugin_imported_first_then_mmpretrain_lazy_index():
-    out = run_python("""
+    out = run_without_autoload("""
         import mmpretrain_minigpt4
         from mmpretrain import ModelHub, inference_model, list_models
         names = list_models('minigpt-4*')  # mmpretrain's lazy index loads here: must not clash
@@ -123,7 +118,7 @@ def test_plugin_imported_first_then_mmpretrain_lazy_index():
 
 
 def test_mmpretrain_index_loaded_first_then_plugin():
-    out = run_python("""
+    out = run_without_autoload("""
         from mmpretrain.apis import ModelHub, list_models
         ModelHub._register_mmpretrain_models()
         print(ModelHub._models_dict['minigpt-4_vicuna-7b_caption'].config)

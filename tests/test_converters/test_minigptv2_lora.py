@@ -1,12 +1,12 @@
 """MiniGPT-v2 LoRA: both peft namings, merged weights equal the LoRA forward, clear errors."""
+import hashlib
 import os
 import os.path as osp
-import subprocess
-import sys
+import re
 
 import pytest
 import torch
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, load_script, run_python
 from fake_official_files import FakeTensors, fake_minigpt4_checkpoint, write_official_files
 from hand_assignment import LLAMA2_VARIANT, tiny_model_cfg
 from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
@@ -14,6 +14,7 @@ from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
 from mmpretrain_minigpt4.converters import (ConversionError, convert_minigpt4_checkpoint,
                                             convert_minigpt4_projection)
 from mmpretrain_minigpt4.converters.minigptv2_lora import lora_updates, merge_lora_into_llm
+from mmpretrain_minigpt4.converters.output_files import UnsafeOutputError
 
 HIDDEN, LAYERS, RANK, ALPHA = 64, 2, 4, 16
 MERGE_SCRIPT = osp.join(REPO_ROOT, 'tools/model_converters/merge_minigptv2_lora.py')
@@ -72,7 +73,9 @@ def test_merged_llm_computes_the_lora_forward(tmp_path, safe_serialization):
             down, up = (sd[prefix.format(i, proj, f)] for f in 'AB')
             lora_forward = base_linear(x) + (x @ down.T) @ up.T * (ALPHA / RANK)
             merged_linear = getattr(merged.model.layers[i].self_attn, proj)
-            torch.testing.assert_close(merged_linear(x), lora_forward, rtol=1e-5, atol=1e-5)
+            # fp32 rounding of two summation orders, relative to the output's scale.
+            torch.testing.assert_close(merged_linear(x), lora_forward, rtol=1e-5,
+                                       atol=1e-5 * float(lora_forward.abs().max()))
     unchanged = {k: v for k, v in base.state_dict().items()
                  if 'q_proj' not in k and 'v_proj' not in k}
     merged_sd = merged.state_dict()
@@ -140,15 +143,69 @@ def test_minigptv2_checkpoint_converts_for_the_token_merge_model_at_448(tmp_path
     assert sum('.lora_' in d.origin.key for d in report.dropped) == 4 * LAYERS
 
 
-def test_merge_cli(tmp_path):
-    base_dir, out_dir = osp.join(tmp_path, 'base'), osp.join(tmp_path, 'merged')
-    save_tiny_llm(base_dir, True)
+def write_merge_inputs(tmp_path):
+    """The tiny LLM directory and a MiniGPT-v2 checkpoint: the paths of ``--llm`` and
+    ``--minigptv2``."""
+    base_dir = osp.join(tmp_path, 'base')
     checkpoint = osp.join(tmp_path, 'minigptv2_checkpoint.pth')
+    save_tiny_llm(base_dir, True)
     torch.save(dict(model=fake_minigptv2_model('peft >= 0.3'), epoch=1), checkpoint)
-    result = subprocess.run(
-        [sys.executable, MERGE_SCRIPT, '--llm', base_dir, '--minigptv2', checkpoint, '--out',
-         out_dir], capture_output=True, text=True, cwd=REPO_ROOT, timeout=300)
-    assert result.returncode == 0, result.stderr
+    return base_dir, checkpoint
+
+
+def tree_hashes(*paths) -> dict:
+    """sha256 of every file under ``paths`` (files or directories)."""
+    files = [p for p in paths if osp.isfile(p)] + [
+        osp.join(root, name) for p in paths if osp.isdir(p) for root, _, names in os.walk(p)
+        for name in names]
+    return {f: hashlib.sha256(open(f, 'rb').read()).hexdigest() for f in files}
+
+
+def test_merge_cli(tmp_path):
+    base_dir, checkpoint = write_merge_inputs(tmp_path)
+    out_dir = osp.join(tmp_path, 'merged')
+    result = run_python(MERGE_SCRIPT, '--llm', base_dir, '--minigptv2', checkpoint,
+                        '--out', out_dir, timeout=300)
     assert ('merged LoRA (rank 4, alpha 16) into 4 weights, e.g. '
             'model.layers.0.self_attn.q_proj.weight') in result.stdout
     assert osp.isfile(osp.join(out_dir, 'config.json'))
+    assert sorted(os.listdir(tmp_path)) == ['base', 'merged', 'minigptv2_checkpoint.pth']
+
+
+def test_merge_cli_refuses_to_write_over_its_inputs(tmp_path):
+    base_dir, checkpoint = write_merge_inputs(tmp_path)
+    before = tree_hashes(base_dir, checkpoint)
+    result = run_python(MERGE_SCRIPT, '--llm', base_dir, '--minigptv2', checkpoint,
+                        '--out', base_dir, '--force', expect_success=False, timeout=300)
+    assert (f'error: --out {base_dir} is the --llm input: choose another output (an input '
+            'is never overwritten, even with --force).') in result.stderr
+    tool = load_script('tools/model_converters/merge_minigptv2_lora.py')
+    inside = osp.join(base_dir, 'merged')
+    for out, message in [(inside, f'--out {inside} lies inside the --llm directory {base_dir}'),
+                         (checkpoint, f'--out {checkpoint} is the --minigptv2 input')]:
+        with pytest.raises(SystemExit, match=re.escape(f'error: {message}')):
+            tool.main(['--llm', base_dir, '--minigptv2', checkpoint, '--out', out, '--force'])
+    assert tree_hashes(base_dir, checkpoint) == before
+
+
+def test_merge_output_is_replaced_whole_and_only_with_force(tmp_path):
+    base_dir, checkpoint = write_merge_inputs(tmp_path)
+    out_dir = tmp_path / 'merged'
+    out_dir.mkdir()
+    (out_dir / 'earlier.txt').write_text('an earlier merge')
+    updates = lora_updates(fake_minigptv2_model(), 'v2.pth', ALPHA)
+    with pytest.raises(UnsafeOutputError, match=re.escape(
+            f'--out {out_dir} exists: pass --force to replace it.')):
+        merge_lora_into_llm(base_dir, updates, str(out_dir))
+    # A merge that fails half way (after writing some shards) leaves no trace.
+    partial = {k: v for k, v in updates.items() if 'layers.1.self_attn.v_proj' not in k}
+    with pytest.raises(ConversionError, match='The LoRA covers 3 of 4 weights'):
+        merge_lora_into_llm(base_dir, partial, str(out_dir), force=True)
+    with pytest.raises(ConversionError, match='The LoRA covers 3 of 4 weights'):
+        merge_lora_into_llm(base_dir, partial, str(tmp_path / 'new'))
+    assert os.listdir(out_dir) == ['earlier.txt']
+    assert sorted(os.listdir(tmp_path)) == ['base', 'merged', 'minigptv2_checkpoint.pth']
+
+    merge_lora_into_llm(base_dir, updates, str(out_dir), force=True)
+    assert set(os.listdir(out_dir)) == set(os.listdir(base_dir))
+    assert sorted(os.listdir(tmp_path)) == ['base', 'merged', 'minigptv2_checkpoint.pth']

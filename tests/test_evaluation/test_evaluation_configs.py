@@ -1,5 +1,6 @@
-"""The full-size benchmark configs: official decoding and prompts, and their tiny variants
-(which the tool tests run) differ from them only in model size and data location."""
+"""The full-size benchmark configs (configs/minigpt4/evaluation/): official decoding and
+prompts, and their tiny variants (which the tool tests run) differ from them only in model
+size and data location."""
 import glob
 import os.path as osp
 
@@ -10,7 +11,7 @@ from mmpretrain.registry import DATASETS, METRICS, TRANSFORMS
 import mmpretrain_minigpt4.evaluation  # noqa: F401
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-BENCHMARKS = osp.join(REPO_ROOT, 'configs', 'minigpt4', 'benchmarks')
+EVALUATION_CONFIGS = osp.join(REPO_ROOT, 'configs', 'minigpt4', 'evaluation')
 NAMES = ['coco-caption', 'gqa', 'okvqa', 'scienceqa-img', 'textvqa', 'vizwiz', 'vqav2', 'vsr']
 OFFICIAL_DECODING = dict(max_new_tokens=20, num_beams=1, do_sample=False, min_length=1,
                          repetition_penalty=1.0, length_penalty=1.0)
@@ -21,15 +22,16 @@ def load(path):
 
 
 def test_every_benchmark_has_a_full_size_and_a_tiny_config():
-    full = sorted(osp.basename(p) for p in glob.glob(osp.join(BENCHMARKS, '*.py')))
-    tiny = sorted(osp.basename(p) for p in glob.glob(osp.join(BENCHMARKS, 'tiny', '*.py')))
+    full = sorted(osp.basename(p) for p in glob.glob(osp.join(EVALUATION_CONFIGS, '*.py')))
+    tiny = sorted(osp.basename(p)
+                  for p in glob.glob(osp.join(EVALUATION_CONFIGS, 'tiny', '*.py')))
     assert full == [f'minigpt4_vicuna-7b_{n}.py' for n in NAMES]
     assert tiny == [f'minigpt4_tiny_{n}.py' for n in NAMES]
 
 
 @pytest.mark.parametrize('name', NAMES)
 def test_full_size_config(name):
-    cfg = load(osp.join(BENCHMARKS, f'minigpt4_vicuna-7b_{name}.py'))
+    cfg = load(osp.join(EVALUATION_CONFIGS, f'minigpt4_vicuna-7b_{name}.py'))
     assert cfg.model.llm.dtype == 'float16' and cfg.model.template == 'vicuna_v0'
     assert cfg.model.generation_cfg == OFFICIAL_DECODING
     assert cfg.custom_imports.imports == ['mmpretrain_minigpt4']  # registers evaluation too
@@ -47,19 +49,20 @@ def test_full_size_config(name):
 
 def test_benchmark_prompts():
     def instruction(name):
-        return load(osp.join(BENCHMARKS, f'minigpt4_vicuna-7b_{name}.py')).model.vqa_instruction
+        config = load(osp.join(EVALUATION_CONFIGS, f'minigpt4_vicuna-7b_{name}.py'))
+        return config.model.vqa_instruction
     short = 'Based on the image, respond to this question with a short answer: {}'
     assert instruction('okvqa') == instruction('gqa') == instruction('vqav2') == short
     assert instruction('vsr') == 'Based on the image, is this statement true or false? {}'
     assert instruction('vizwiz').startswith("The question is '{}' Based on the image")
-    assert load(osp.join(BENCHMARKS, 'minigpt4_vicuna-7b_coco-caption.py')
+    assert load(osp.join(EVALUATION_CONFIGS, 'minigpt4_vicuna-7b_coco-caption.py')
                 ).model.caption_instruction == 'Briefly describe this image.'
 
 
 @pytest.mark.parametrize('name', NAMES)
 def test_tiny_variant_differs_only_in_model_and_data_location(name):
-    full = load(osp.join(BENCHMARKS, f'minigpt4_vicuna-7b_{name}.py')).to_dict()
-    tiny = load(osp.join(BENCHMARKS, 'tiny', f'minigpt4_tiny_{name}.py')).to_dict()
+    full = load(osp.join(EVALUATION_CONFIGS, f'minigpt4_vicuna-7b_{name}.py')).to_dict()
+    tiny = load(osp.join(EVALUATION_CONFIGS, 'tiny', f'minigpt4_tiny_{name}.py')).to_dict()
     assert tiny['model']['llm']['config']['hidden_size'] == 64
     for key in ('generation_cfg', 'vqa_instruction', 'caption_instruction'):
         assert tiny['model'].get(key) == full['model'].get(key)

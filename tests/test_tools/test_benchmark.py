@@ -1,26 +1,37 @@
-"""Smoke test of tools/benchmark.py on the tiny config: table, JSON keys, sane values (no timings)."""
+"""Smoke test of tools/benchmark.py on the tiny config: table, JSON keys, sane values (no timings);
+our variants' switches."""
+import contextlib
 import json
 import os.path as osp
+import time
 
 import pytest
+import torch
 
-from conftest import REPO_ROOT, load_script
+from conftest import REPO_ROOT, build_tiny_model, load_script
 
-TINY_BENCHMARK = osp.join(REPO_ROOT, 'configs/minigpt4/benchmark/minigpt4_tiny.py')
+from mmpretrain_minigpt4.benchmarking.report import format_table
+from mmpretrain_minigpt4.benchmarking.timing import time_interleaved
+from mmpretrain_minigpt4.benchmarking.workloads import OursRunner, random_images, switched_on
+
+TINY_BENCHMARK = osp.join(REPO_ROOT, 'configs/minigpt4/speed/minigpt4_tiny.py')
 
 
 @pytest.fixture(scope='module')
 def run(tmp_path_factory):
     out = tmp_path_factory.mktemp('benchmark') / 'tiny.json'
-    tool = load_script('tools/benchmark.py')
-    report = tool.main([TINY_BENCHMARK, '--out', str(out), '--repeats', '1', '--warmup', '0',
-                        '--threads', '2'])
-    return tool, report, json.loads(out.read_text())
+    # On CPU whatever the machine: the assertions below are the CPU's (fp32, no allocator
+    # statistics).
+    report = load_script('tools/benchmark.py').main([
+        TINY_BENCHMARK, '--device', 'cpu', '--out', str(out), '--repeats', '1', '--warmup', '0',
+        '--threads', '2'])
+    return report, json.loads(out.read_text())
 
 
 def test_json_has_every_measurement_for_ours_and_the_peer(run):
-    _, report, saved = run
+    report, saved = run
     assert saved == json.loads(json.dumps(report))
+    assert (saved['device'], saved['dtype']) == ('cpu', 'float32')
     assert saved['peer'] == 'mmpretrain.models.multimodal.minigpt4.minigpt4.MiniGPT4'
     assert saved['sizes']['stage2_batch'] == 2 and saved['sizes']['caption_new_tokens'] == 6
     assert {'torch', 'transformers', 'mmpretrain', 'commit', 'cpu'} <= set(saved['machine'])
@@ -59,10 +70,48 @@ def test_json_has_every_measurement_for_ours_and_the_peer(run):
 
 
 def test_table_lists_ratios(run):
-    tool, _, saved = run
-    table = tool.format_table(saved['results']).splitlines()
+    _, saved = run
+    table = format_table(saved['results']).splitlines()
     assert table[0] == '| measurement | unit | variant | ours | peer | ours / peer |'
     rows = [line.split(' | ') for line in table[2:]]
     assert {row[0].lstrip('| ') for row in rows} == set(saved['results'])
     assert all(row[-1].rstrip(' |').endswith('x') for row in rows)
     assert any(row[2] == 'ours_cached_features' for row in rows)
+
+
+def test_a_variants_switches_are_on_around_each_of_its_calls_and_untimed():
+    events = []
+
+    @contextlib.contextmanager
+    def switch():
+        events.append('on')
+        time.sleep(0.05)
+        yield
+        events.append('off')
+
+    times = time_interleaved({'ours': lambda: events.append('ours'),
+                              'variant': lambda: events.append('variant')},
+                             torch.device('cpu'), repeats=2, warmup=1, settings={'variant': switch})
+    assert events == ['ours', 'on', 'variant', 'off'] * 2 + ['on', 'variant', 'off', 'ours']
+    assert max(times['variant']) < 0.05
+
+
+def test_cached_features_variant_skips_the_frozen_encoder(monkeypatch):
+    model = build_tiny_model()
+    runner = OursRunner(model)
+    images = random_images(2, model.vision_encoder.img_size, 'cpu', torch.float32)
+    samples = runner.training_samples('', ['A cat.'] * 2, ['a.jpg', 'b.jpg'])
+    encoded = []
+    encode_frozen = model.encode_frozen
+    monkeypatch.setattr(model, 'encode_frozen',
+                        lambda batch: encoded.append(len(batch)) or encode_frozen(batch))
+    with runner.cached_features_of(images, samples):
+        assert encoded == [2]  # filled before the timed call
+        runner.train_step(images, samples)
+        assert encoded == [2]
+    assert model.feature_cache is None
+    runner.train_step(images, samples)
+    assert encoded == [2, 2]
+    with switched_on(model.set_llm_gradient_checkpointing):
+        assert model.llm_gradient_checkpointing
+    assert not model.llm_gradient_checkpointing

@@ -23,7 +23,7 @@ from test_train import free_port
 from mmpretrain_minigpt4.models.minigpt4 import MiniGPT4
 from mmpretrain_minigpt4.models.unique_images import unique_images
 
-TINY_CONFIGS = osp.join(REPO_ROOT, 'configs', 'minigpt4', 'benchmarks', 'tiny')
+TINY_CONFIGS = osp.join(REPO_ROOT, 'configs', 'minigpt4', 'evaluation', 'tiny')
 CAPTION_DATA = osp.join(REPO_ROOT, 'tests', 'data', 'benchmarks', 'coco_caption')
 SHORT = 'Based on the image, respond to this question with a short answer: '
 
@@ -216,8 +216,9 @@ def test_two_processes_answer_every_question_once(tmp_path):
     options = ['--cfg-options', f'test_dataloader.dataset.ann_file='
                f'{interleaved_gqa_questions(tmp_path, 5)}', 'test_dataloader.batch_size=2']
     config = osp.join(TINY_CONFIGS, 'minigpt4_tiny_gqa.py')
+    # Two CPU processes (gloo), also on a machine with one GPU.
     env = {**os.environ, 'PORT': str(free_port()), 'OMP_NUM_THREADS': '1',
-           'PYTHON': sys.executable}
+           'PYTHON': sys.executable, 'CUDA_VISIBLE_DEVICES': ''}
     records = {}
     for name, command in (
             ('ddp', ['bash', 'tools/dist_test.sh', config, 'none', '2']),

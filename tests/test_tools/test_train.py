@@ -1,4 +1,5 @@
-"""tools/train.py and tools/dist_train.sh on the tiny configs and the mini data (CPU)."""
+"""tools/train.py and tools/dist_train.sh on the tiny configs and the mini data (CPU, CUDA
+hidden)."""
 import glob
 import json
 import os
@@ -11,7 +12,9 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import REPO_ROOT, build_tiny_model, load_script
+from conftest import REPO_ROOT, build_tiny_model, load_script, run_python
+
+from mmpretrain_minigpt4.safe_checkpoint_loading import load_checkpoint_file
 
 TRAIN = osp.join(REPO_ROOT, 'tools/train.py')
 STAGE1_TINY = 'configs/minigpt4/stage1_pretrain_tiny.py'
@@ -29,22 +32,19 @@ EQUAL_WEIGHT_SAMPLES = ['model.max_txt_len=8',
                         "train_dataloader.dataset.pipeline.1.instructions=['Describe this.']"]
 
 
-def run(command, tmp_path, **env):
-    result = subprocess.run(
-        command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
-        env={**os.environ, 'XDG_CACHE_HOME': str(tmp_path / 'cache'), **env})
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-    return result
+def cpu_env(tmp_path, **env) -> dict:
+    """The runs' environment: CUDA hidden, so that they train on the CPU whatever the
+    machine (the bit-exact and DDP comparisons are of CPU runs; DDP uses gloo)."""
+    return {'XDG_CACHE_HOME': str(tmp_path / 'cache'), 'CUDA_VISIBLE_DEVICES': '', **env}
 
 
 def train(config, work_dir, tmp_path, *options, **env):
-    command = [sys.executable, TRAIN, config, '--work-dir', str(work_dir), *options]
-    return run(command, tmp_path, **env)
+    return run_python(TRAIN, config, '--work-dir', str(work_dir), *options,
+                      env=cpu_env(tmp_path, **env))
 
 
 def checkpoint(work_dir, iteration):
-    return torch.load(osp.join(work_dir, f'iter_{iteration}.pth'), map_location='cpu',
-                      weights_only=False)
+    return load_checkpoint_file(osp.join(work_dir, f'iter_{iteration}.pth'), map_location='cpu')
 
 
 def logged_losses(work_dir):
@@ -130,9 +130,12 @@ def free_port():
 def test_ddp_two_cpu_processes_match_one_process_with_the_global_batch(tmp_path):
     ddp, single = tmp_path / 'ddp', tmp_path / 'single'
     options = ['train_cfg.max_iters=3', *EQUAL_WEIGHT_SAMPLES]
-    run(['bash', 'tools/dist_train.sh', STAGE2_TINY, '2', '--work-dir', str(ddp),
-         '--cfg-options', *options], tmp_path, PORT=str(free_port()), **ONE_THREAD,
-        PYTHON=sys.executable)
+    launched = subprocess.run(
+        ['bash', 'tools/dist_train.sh', STAGE2_TINY, '2', '--work-dir', str(ddp),
+         '--cfg-options', *options], cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
+        env={**os.environ, **cpu_env(tmp_path, PORT=str(free_port()), PYTHON=sys.executable,
+                                     **ONE_THREAD)})
+    assert launched.returncode == 0, launched.stdout[-3000:] + launched.stderr[-5000:]
     train(STAGE2_TINY, single, tmp_path, '--cfg-options', 'train_dataloader.batch_size=4',
           *options, **ONE_THREAD)
     (log, ) = glob.glob(osp.join(ddp, '*', '*.log'))
@@ -145,9 +148,9 @@ def test_ddp_two_cpu_processes_match_one_process_with_the_global_batch(tmp_path)
                                    single_weights['state_dict'][key], rtol=1e-5, atol=1e-6)
 
 
-def test_amp_on_cpu_is_a_clear_message(tmp_path):
-    result = subprocess.run([sys.executable, TRAIN, STAGE2_TINY, '--amp'], cwd=REPO_ROOT,
-                            capture_output=True, text=True, timeout=300)
+def test_amp_on_cpu_is_a_clear_message():
+    result = run_python(TRAIN, STAGE2_TINY, '--amp', env={'CUDA_VISIBLE_DEVICES': ''},
+                        expect_success=False, timeout=300)
     assert result.returncode == 2
     assert '--amp (bf16 mixed precision) needs a CUDA GPU' in result.stderr
     assert 'Traceback' not in result.stderr
@@ -168,6 +171,20 @@ def test_command_line_is_applied_to_the_config(monkeypatch):
     assert loader.persistent_workers is False  # torch rejects it with num_workers=0
     assert loader.pin_memory is True
     assert loader.collate_fn == dict(type='default_collate')
+
+
+def test_cfg_options_win_over_the_flags():
+    """As in mmpretrain's tools/train.py: --cfg-options are applied last."""
+    tool = load_script('tools/train.py')
+    args = tool.parse_args([
+        STAGE2_TINY, '--work-dir', 'work_dirs/from_flag', '--resume', 'flag.pth',
+        '--cfg-options', 'work_dir=work_dirs/from_option', 'load_from=option.pth',
+        'train_dataloader.num_workers=2'])
+    cfg = tool.merge_args(Config.fromfile(osp.join(REPO_ROOT, STAGE2_TINY)), args)
+    assert cfg.work_dir == 'work_dirs/from_option'
+    assert (cfg.resume, cfg.load_from) == (True, 'option.pth')
+    # The fix-up after them sees their num_workers: the config's own value stays.
+    assert cfg.train_dataloader.persistent_workers is False
 
 
 def test_dataloader_defaults_keep_the_configs_values():

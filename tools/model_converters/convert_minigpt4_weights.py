@@ -14,10 +14,12 @@ mmpretrain's converted files (``minigpt-4_eva-g-p14_*.pth``,
 by the same options. The LLM stays a Hugging Face directory. The result is
 verified against the non-LLM part of the model built from ``--config`` (no
 missing, unexpected or mis-shaped key); every dropped key is reported.
+
+The checkpoint is written next to ``--out`` and renamed to it when complete;
+an existing ``--out`` is replaced only with ``--force``, and never when it is
+one of the inputs.
 """
 import argparse
-import os
-import os.path as osp
 import sys
 
 import mmpretrain_minigpt4  # noqa: F401  (compat fixes and registries first)
@@ -26,6 +28,9 @@ from mmengine.config import Config
 
 from mmpretrain_minigpt4.converters import ConversionError, convert_minigpt4_checkpoint
 from mmpretrain_minigpt4.converters.minigpt4_checkpoint import DTYPES
+from mmpretrain_minigpt4.converters.output_files import (UnsafeOutputError, atomic_output,
+                                                         check_output_path)
+from mmpretrain_minigpt4.safe_checkpoint_loading import CheckpointError
 
 
 def parse_args(argv=None):
@@ -42,6 +47,7 @@ def parse_args(argv=None):
                         help="pretrained_minigpt4*.pth (or mmpretrain's minigpt-4_linear_*.pth); "
                         'without it the projection is left out (to train it from scratch)')
     parser.add_argument('--out', required=True, help='output checkpoint (.pth)')
+    parser.add_argument('--force', action='store_true', help='replace an existing --out')
     parser.add_argument('--img-size', type=int,
                         help="image size, overriding the config's model.vision_encoder.img_size "
                         '(pos_embed is interpolated); use a config with the same size')
@@ -55,16 +61,19 @@ def parse_args(argv=None):
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
+    inputs = {'--config': args.config, '--eva-vit': args.eva_vit, '--blip2': args.blip2,
+              '--minigpt4': args.minigpt4}
     try:
+        check_output_path(args.out, inputs, args.force)
+        cfg = Config.fromfile(args.config)
         checkpoint, report = convert_minigpt4_checkpoint(
             cfg.model, eva_vit=args.eva_vit, blip2=args.blip2, minigpt4=args.minigpt4,
             img_size=args.img_size, dtype=args.dtype, lora_merged=args.lora_merged)
-    except (ConversionError, FileNotFoundError) as error:
+    except (UnsafeOutputError, ConversionError, CheckpointError, FileNotFoundError) as error:
         sys.exit(f'error: {error}')
     checkpoint['meta']['config'] = args.config
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    torch.save(checkpoint, args.out)
+    with atomic_output(args.out, force=args.force) as partial:
+        torch.save(checkpoint, partial)
     print(report.format())
     print(f'saved {len(checkpoint["state_dict"])} tensors to {args.out}')
 

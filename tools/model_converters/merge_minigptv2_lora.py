@@ -9,7 +9,9 @@ Example::
 
 Then convert the rest of the checkpoint with ``convert_minigpt4_weights.py
 --lora-merged`` and point the model's ``llm.name_or_path`` at ``--out``
-(see docs/converting_weights.md).
+(see docs/converting_weights.md). The merged directory is written next to
+``--out`` and renamed to it when complete; an existing ``--out`` is replaced
+only with ``--force``, and never when it is or lies inside ``--llm``.
 """
 import argparse
 import sys
@@ -19,6 +21,8 @@ import mmpretrain_minigpt4  # noqa: F401  (compat fixes first)
 from mmpretrain_minigpt4.converters import ConversionError, load_source_state_dict
 from mmpretrain_minigpt4.converters.minigptv2_lora import (OFFICIAL_LORA_ALPHA, lora_updates,
                                                            merge_lora_into_llm)
+from mmpretrain_minigpt4.converters.output_files import check_output_path
+from mmpretrain_minigpt4.safe_checkpoint_loading import CheckpointError
 
 
 def parse_args(argv=None):
@@ -28,6 +32,7 @@ def parse_args(argv=None):
     parser.add_argument('--minigptv2', required=True,
                         help='the MiniGPT-v2 checkpoint (e.g. minigptv2_checkpoint.pth)')
     parser.add_argument('--out', required=True, help='directory of the merged LLM')
+    parser.add_argument('--force', action='store_true', help='replace an existing --out')
     parser.add_argument('--lora-alpha', type=float, default=OFFICIAL_LORA_ALPHA,
                         help=f'LoRA alpha (default: {OFFICIAL_LORA_ALPHA}, as MiniGPT-v2); '
                         'the rank is read from the tensors')
@@ -37,12 +42,14 @@ def parse_args(argv=None):
 def main(argv=None) -> None:
     args = parse_args(argv)
     try:
+        check_output_path(args.out, {'--llm': args.llm, '--minigptv2': args.minigptv2},
+                          args.force, directory=True)
         updates = lora_updates(load_source_state_dict(args.minigptv2, '--minigptv2'),
                                args.minigptv2, args.lora_alpha)
         if not updates:
             raise ConversionError(f'{args.minigptv2} holds no LoRA weights: nothing to merge.')
-        merged = merge_lora_into_llm(args.llm, updates, args.out)
-    except (ConversionError, FileNotFoundError, ValueError) as error:
+        merged = merge_lora_into_llm(args.llm, updates, args.out, args.force)
+    except (ConversionError, CheckpointError, FileNotFoundError, ValueError) as error:
         sys.exit(f'error: {error}')
     ranks = sorted({update.down.shape[0] for update in updates.values()})
     print(f'merged LoRA (rank {", ".join(map(str, ranks))}, alpha {args.lora_alpha:g}) into '

@@ -4,7 +4,7 @@
 #   data/coco/val2014/COCO_val2014_*.jpg
 # Scores: BLEU-1..4, METEOR, ROUGE-L, CIDEr offline (Java needed); SPICE too when
 # its CoreNLP jars are installed (see docs/evaluation.md).
-_base_ = ['./benchmark_runtime.py']
+_base_ = ['./evaluation_runtime.py']
 
 data_root = 'data/coco'
 benchmark_model = dict(caption_instruction='Briefly describe this image.')
@@ -15,7 +15,7 @@ test_dataloader = dict(
         data_root=data_root,
         ann_file='annotations/coco_karpathy_test.json',
         pipeline=[
-            dict(type='LoadImageFromFile'),
+            dict(type='LoadImageWithPIL'),
             dict(type='Resize', scale=(224, 224), interpolation='bicubic', backend='pillow'),
             dict(type='PackInputs', meta_keys=['image_id', 'img_path']),
         ]))

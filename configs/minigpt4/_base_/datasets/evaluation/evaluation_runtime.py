@@ -25,7 +25,7 @@ test_dataloader = dict(
 # MiniGPT-4 sees 224 x 224 images (BLIP-2's eval processor: bicubic resize).
 # PackInputs skips the keys a dataset does not have (GQA/VSR: no weights).
 vqa_test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageWithPIL'),
     dict(type='Resize', scale=(224, 224), interpolation='bicubic', backend='pillow'),
     dict(
         type='PackInputs',

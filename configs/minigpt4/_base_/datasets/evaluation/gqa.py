@@ -1,7 +1,7 @@
 # GQA testdev-balanced, the official question file (LAVIS's list version works too):
 #   data/gqa/questions/testdev_balanced_questions.json
 #   data/gqa/images/<imageId>.jpg
-_base_ = ['./benchmark_runtime.py']
+_base_ = ['./evaluation_runtime.py']
 
 benchmark_model = dict(vqa_instruction={{_base_.short_answer_instruction}})
 

@@ -2,7 +2,7 @@
 #   data/okvqa/annotations/OpenEnded_mscoco_val2014_questions.json
 #   data/okvqa/annotations/mscoco_val2014_annotations.json
 #   data/okvqa/val2014 -> COCO val2014 images
-_base_ = ['./benchmark_runtime.py']
+_base_ = ['./evaluation_runtime.py']
 
 benchmark_model = dict(vqa_instruction={{_base_.short_answer_instruction}})
 

@@ -1,7 +1,7 @@
 # ScienceQA-IMG: the test questions that have an image (official files):
 #   data/scienceqa/problems.json, data/scienceqa/pid_splits.json
 #   data/scienceqa/images/test/<pid>/image.png
-_base_ = ['./benchmark_runtime.py']
+_base_ = ['./evaluation_runtime.py']
 
 # FormatMultipleChoiceQuestion has already written the whole instruction.
 benchmark_model = dict(vqa_instruction='{}')
@@ -16,7 +16,7 @@ test_dataloader = dict(
         image_only=True,
         data_prefix=dict(img_path='images/test'),
         pipeline=[
-            dict(type='LoadImageFromFile'),
+            dict(type='LoadImageWithPIL'),
             dict(type='Resize', scale=(224, 224), interpolation='bicubic', backend='pillow'),
             dict(type='FormatMultipleChoiceQuestion'),
             dict(

@@ -1,7 +1,7 @@
 # TextVQA 0.5.1 val (official files):
 #   data/textvqa/annotations/TextVQA_0.5.1_val.json
 #   data/textvqa/images/train_images/<image_id>.jpg
-_base_ = ['./benchmark_runtime.py']
+_base_ = ['./evaluation_runtime.py']
 
 benchmark_model = dict(vqa_instruction={{_base_.short_answer_instruction}})
 

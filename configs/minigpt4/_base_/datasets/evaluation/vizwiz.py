@@ -1,7 +1,7 @@
 # VizWiz-VQA val (official files), every question, all ten answers:
 #   data/vizwiz/Annotations/val.json
 #   data/vizwiz/val/VizWiz_val_*.jpg
-_base_ = ['./benchmark_runtime.py']
+_base_ = ['./evaluation_runtime.py']
 
 # MiniGPT-v2's VizWiz prompt (without its '[vqa] ' task token), verbatim.
 benchmark_model = dict(

@@ -4,7 +4,7 @@
 #   data/coco/annotations/v2_OpenEnded_mscoco_val2014_questions.json
 #   data/coco/annotations/v2_mscoco_val2014_annotations.json
 #   data/coco/val2014/COCO_val2014_*.jpg
-_base_ = ['./benchmark_runtime.py']
+_base_ = ['./evaluation_runtime.py']
 
 benchmark_model = dict(vqa_instruction={{_base_.short_answer_instruction}})
 

@@ -2,7 +2,7 @@
 # data/splits/zeroshot/test.jsonl); the caption is the statement to judge:
 #   data/vsr/zeroshot/test.jsonl
 #   data/vsr/images/<image> (COCO 2017 train and val images in one folder)
-_base_ = ['./benchmark_runtime.py']
+_base_ = ['./evaluation_runtime.py']
 
 benchmark_model = dict(
     vqa_instruction='Based on the image, is this statement true or false? {}')

@@ -1,7 +1,7 @@
 # gqa with the CPU-tiny random model on its mini split (for tests).
 _base_ = [
     '../../_base_/models/minigpt4_tiny.py',
-    '../../_base_/datasets/benchmarks/gqa.py',
+    '../../_base_/datasets/evaluation/gqa.py',
 ]
 
 model = {{_base_.benchmark_model}}

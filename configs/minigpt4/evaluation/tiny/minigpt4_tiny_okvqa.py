@@ -1,7 +1,7 @@
 # okvqa with the CPU-tiny random model on its mini split (for tests).
 _base_ = [
     '../../_base_/models/minigpt4_tiny.py',
-    '../../_base_/datasets/benchmarks/okvqa.py',
+    '../../_base_/datasets/evaluation/okvqa.py',
 ]
 
 model = {{_base_.benchmark_model}}

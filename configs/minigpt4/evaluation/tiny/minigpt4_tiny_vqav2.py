@@ -1,7 +1,7 @@
 # vqav2 with the CPU-tiny random model on its mini split (for tests).
 _base_ = [
     '../../_base_/models/minigpt4_tiny.py',
-    '../../_base_/datasets/benchmarks/vqav2.py',
+    '../../_base_/datasets/evaluation/vqav2.py',
 ]
 
 model = {{_base_.benchmark_model}}

@@ -1,6 +1,6 @@
 _base_ = [
     '../_base_/models/minigpt4_vicuna-7b.py',
-    '../_base_/datasets/benchmarks/scienceqa_img.py',
+    '../_base_/datasets/evaluation/vizwiz.py',
 ]
 
 model = {{_base_.benchmark_model}}

@@ -1,7 +1,7 @@
 # scienceqa-img with the CPU-tiny random model on its mini split (for tests).
 _base_ = [
     '../../_base_/models/minigpt4_tiny.py',
-    '../../_base_/datasets/benchmarks/scienceqa_img.py',
+    '../../_base_/datasets/evaluation/scienceqa_img.py',
 ]
 
 model = {{_base_.benchmark_model}}

@@ -1,6 +1,6 @@
 # Full-size MiniGPT-4 (EVA ViT-g, Q-Former, Vicuna-7B) with a random-weight
 # Llama-7B built on the device: no checkpoint needed, nothing written to disk.
-# Run: python tools/benchmark.py configs/minigpt4/benchmark/minigpt4_vicuna-7b.py
+# Run: python tools/benchmark.py configs/minigpt4/speed/minigpt4_vicuna-7b.py
 _base_ = ['../_base_/models/minigpt4_vicuna-7b.py']
 
 model = dict(

@@ -1,7 +1,7 @@
 # The CPU benchmark model of issue 6: EVA ViT 12 x 768 at 224 px, the real-size
 # BLIP-2 Q-Former (12 layers, 768 wide, 32 queries), a 134M-parameter Llama
 # (hidden 768, 12 layers, intermediate 2048, vocab 32000), fp32, random weights.
-# Run: python tools/benchmark.py configs/minigpt4/benchmark/minigpt4_small.py --threads 2
+# Run: python tools/benchmark.py configs/minigpt4/speed/minigpt4_small.py --threads 2
 _base_ = ['../_base_/models/minigpt4_tiny.py']
 
 model = dict(

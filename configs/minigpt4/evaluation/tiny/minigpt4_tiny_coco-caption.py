@@ -1,7 +1,7 @@
 # coco-caption with the CPU-tiny random model on its mini split (for tests).
 _base_ = [
     '../../_base_/models/minigpt4_tiny.py',
-    '../../_base_/datasets/benchmarks/coco_caption.py',
+    '../../_base_/datasets/evaluation/coco_caption.py',
 ]
 
 model = {{_base_.benchmark_model}}

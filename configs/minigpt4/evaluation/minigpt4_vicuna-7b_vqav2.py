@@ -1,6 +1,6 @@
 _base_ = [
     '../_base_/models/minigpt4_vicuna-7b.py',
-    '../_base_/datasets/benchmarks/vsr.py',
+    '../_base_/datasets/evaluation/vqav2.py',
 ]
 
 model = {{_base_.benchmark_model}}
