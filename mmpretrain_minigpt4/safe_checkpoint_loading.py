@@ -175,7 +175,9 @@ def _remember_source(checkpoint, path: str):
     """Note ``path`` as the file of the tensors of ``checkpoint`` (and its ``state_dict``)."""
     _RECENT.path = path
     if isinstance(checkpoint, Mapping):
-        for value in [*checkpoint.values(), *dict(checkpoint.get('state_dict') or {}).values()]:
+        state_dict = checkpoint.get('state_dict')
+        nested = state_dict.values() if isinstance(state_dict, Mapping) else ()
+        for value in [*checkpoint.values(), *nested]:
             if isinstance(value, torch.Tensor):
                 key = id(value)
                 _TENSOR_SOURCES[key] = (weakref.ref(value, functools.partial(_forget, key)), path)

@@ -26,7 +26,6 @@ from mmpretrain.datasets import remove_transform
 from mmpretrain.registry import TRANSFORMS
 from mmpretrain.structures import DataSample
 
-from ..conversation import check_question
 from ..datasets.image_decoding import ImageInput, read_image
 from .model_hub import is_minigpt4_model_name
 
@@ -66,10 +65,16 @@ def check_local_files(model, pretrained: Union[bool, str], llm: dict = None) -> 
 
 
 def check_prompts(model, samples: Sequence[DataSample]) -> None:
-    """The samples' prompts plus ``max_new_tokens`` must fit the LLM's context."""
+    """The samples' prompts (questions included) plus ``max_new_tokens`` must fit the LLM's
+    context; a bad question is named by its position."""
+    prompts = []
+    for number, sample in enumerate(samples):
+        try:
+            prompts.append(model.prediction_prompt(sample))
+        except ValueError as error:
+            raise ValueError(f'Question {number}: {error}') from None
     settings = model.generation_settings(source='model.generation_cfg')
-    model.check_prompt_lengths([model.prediction_prompt(s) for s in samples],
-                               settings['max_new_tokens'], 'inferencer')
+    model.check_prompt_lengths(prompts, settings['max_new_tokens'], 'inferencer')
 
 
 def check_batch_size(batch_size) -> None:
@@ -142,11 +147,6 @@ class MiniGPT4VQAInferencer(VisualQuestionAnsweringInferencer):
                              'same length.')
         check_batch_size(batch_size)
         listed = questions if isinstance(questions, (list, tuple)) else [questions]
-        for number, question in enumerate(listed):
-            try:
-                check_question(question)
-            except ValueError as error:
-                raise ValueError(f'Question {number}: {error}') from None
         check_prompts(self.model, [DataSample(question=q) for q in listed])
         return super().__call__(images, questions, *args, batch_size=batch_size, **kwargs)
 

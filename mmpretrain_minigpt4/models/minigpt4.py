@@ -1,7 +1,7 @@
 """MiniGPT-4: frozen ViT -> ln_vision -> (frozen Q-Former) -> trainable projection -> frozen LLM."""
 import contextlib
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -453,14 +453,17 @@ class MiniGPT4(BaseModel):
         return check_generation_settings({**self.generation_cfg, **(overrides or {})}, source)
 
     def check_prompt_lengths(self, prompts: Sequence[str], max_new_tokens: int,
-                             source: str = 'MiniGPT4') -> None:
+                             source: str = 'MiniGPT4') -> List[Tuple[List[int], List[int]]]:
         """Each prompt (image tokens included) plus ``max_new_tokens`` must fit
-        :attr:`context_length`; checked before any image is encoded."""
-        lengths = []
-        for prompt in prompts:
-            before, after = self.prompt_token_ids(prompt)
-            lengths.append(len(before) + self.num_image_tokens + len(after))
+        :attr:`context_length`; checked before any image is encoded.
+
+        Returns:
+            list: The prompts' token ids before and after the image.
+        """
+        segments = [self.prompt_token_ids(prompt) for prompt in prompts]
+        lengths = [len(before) + self.num_image_tokens + len(after) for before, after in segments]
         check_context_length(lengths, max_new_tokens, self.context_length, source)
+        return segments
 
     @torch.no_grad()
     def generate(self, image_tokens: torch.Tensor, prompts: Sequence[str],
@@ -493,8 +496,8 @@ class MiniGPT4(BaseModel):
         if streamer is not None and generation_cfg.get('num_beams', 1) > 1:
             raise ValueError('MiniGPT4.generate: answers stream with num_beams=1 only '
                              '(transformers cannot stream beam search).')
-        self.check_prompt_lengths(prompts, generation_cfg['max_new_tokens'], 'MiniGPT4.generate')
-        segments = [self.prompt_token_ids(prompt) for prompt in prompts]
+        segments = self.check_prompt_lengths(prompts, generation_cfg['max_new_tokens'],
+                                             'MiniGPT4.generate')
         embeds, attention_mask = self.embed_sequences(segments, image_tokens, left_pad=True)
         tokenizer = self.tokenizer
         if self.compile_generation:

@@ -6,7 +6,7 @@ one into log warnings, and the model then answers from a random projection.
 :func:`check_weights_fit` refuses such a state dict before anything is copied.
 """
 from collections import defaultdict
-from typing import Dict, Iterable, List, Mapping, Optional
+from typing import Dict, Iterable, List, Mapping
 
 import torch
 
@@ -25,6 +25,11 @@ class WeightsMismatchError(ValueError):
 def _listed(keys: List[str]) -> str:
     shown = ', '.join(repr(k) for k in keys[:_LISTED])
     return shown + (f' and {len(keys) - _LISTED} more' if len(keys) > _LISTED else '')
+
+
+def _shape_of(value) -> str:
+    return str(tuple(value.shape)) if isinstance(value, torch.Tensor) else (
+        f'a {type(value).__name__}, not a tensor')
 
 
 def has_non_finite_values(tensor: torch.Tensor) -> bool:
@@ -65,7 +70,7 @@ def check_weights_fit(state_dict: Mapping, expected_shapes: Mapping[str, torch.S
                 else '; is it a checkpoint of another model or variant?')
         raise WeightsMismatchError(f'{source} has keys this MiniGPT4 does not have: '
                                    f'{_listed(unexpected)}{hint}')
-    mismatched = [f'{key!r} is {tuple(value.shape)} in the file, {tuple(expected_shapes[key])} '
+    mismatched = [f'{key!r} is {_shape_of(value)} in the file, {tuple(expected_shapes[key])} '
                   'in the model' for key, value in state_dict.items()
                   if not isinstance(value, torch.Tensor) or value.shape != expected_shapes[key]]
     if mismatched:
@@ -95,7 +100,7 @@ def missing_keys(state_dict: Mapping, required_keys: Iterable[str],
     return sorted(key for key in needed if key not in state_dict)
 
 
-def strip_prefix(state_dict: Mapping, prefix: str) -> Optional[dict]:
+def strip_prefix(state_dict: Mapping, prefix: str) -> dict:
     """The entries under ``prefix`` with it removed (the whole dict for '')."""
     if not prefix:
         return dict(state_dict)

@@ -79,6 +79,24 @@ def test_demo_needs_an_image_and_a_question(chat, tools):
         {'role': 'assistant', 'content': 'Please upload an image first.'}]]
 
 
+def test_demo_answers_every_slider_combination_and_refusals_in_the_page(chat, tools,
+                                                                         tmp_path):
+    demo = tools[1]
+    not_an_image = tmp_path / 'notes.png'
+    not_an_image.write_text('hello')
+    shown = demo.start_conversation(chat, str(not_an_image))
+    assert 'This file cannot be used' in shown[0]['content'] and chat.image_tokens is None
+    photo = tmp_path / 'coffee.png'
+    Image.fromarray(real_photo('coffee')).save(photo)
+    assert demo.start_conversation(chat, str(photo)) == []  # the demo hands over file paths
+    beams = list(demo.stream_reply(chat, 'What is it?', [], 0.7, 3))
+    assert len(beams) == 1 and chat.messages[-1] == [1, beams[0][-1]['content']]
+    before = [list(m) for m in chat.messages]
+    refused = list(demo.stream_reply(chat, 'why ' * 3000, [], 1.0, 1))
+    assert refused[-1][-1]['content'].startswith('Not answered: The chat prompt needs')
+    assert chat.messages == before  # the unanswered question was withdrawn
+
+
 def test_demo_listens_locally_without_share_link(tools, monkeypatch):
     launched = {}
 

@@ -50,6 +50,9 @@ BAD_CHECKPOINTS = {
                                          'ln_vision.bias': torch.zeros(32)}),
                         "lacks 'head.proj.bias', 'head.proj.weight'"),
     'empty.pth': (dict(state_dict={}), 'holds no weights'),
+    'not_a_tensor.pth': (dict(state_dict={'head.proj.weight': 3,
+                                          'head.proj.bias': torch.zeros(64)}),
+                         r"'head.proj.weight' is a int, not a tensor in the file, \(64, 32\) in"),
 }
 
 
