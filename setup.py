@@ -63,7 +63,15 @@ setup(
             # The real Llama-2 tokenizer.json (tests and tiny configs) and real photos.
             'wordllama',
             'scikit-image',
+            # The web demo in a real browser (Debian's chromium, see .ci/run) and
+            # the server through the real OpenAI client.
+            'gradio>=6',
+            'playwright',
+            'fastapi',
+            'uvicorn',
+            'openai',
         ],
         'demo': ['gradio>=6'],
+        'serve': ['fastapi', 'uvicorn'],
     },
 )

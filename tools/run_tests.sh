@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Set up the venvs and run the whole test suite twice (CPU only, about 10 minutes on
-# 2 cores): with the newest transformers (5.x) in .venv, then with transformers 4.5x
-# in .venv-transformers4, since the plugin supports both.
+# Set up the venvs (and Debian's chromium) and run the whole test suite twice (CPU
+# only, about 10 minutes on 2 cores): with the newest transformers (5.x) in .venv,
+# then with transformers 4.5x in .venv-transformers4, since the plugin supports both.
 set -e
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# The web demo's tests drive Debian's Chromium (an offline machine cannot download a
+# browser build for playwright).
+if ! command -v chromium >/dev/null; then
+    SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+    $SUDO apt-get update -q && $SUDO apt-get install -y -q chromium
+fi
 source tools/setup_env.sh
 python -m pytest tests -q "$@"
 deactivate
