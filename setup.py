@@ -52,6 +52,7 @@ setup(
         'transformers>=4.50',
         'timm>=1.0',
         'safetensors',
+        'tqdm',
         'sentencepiece',
         'protobuf',
         'pycocotools',
@@ -71,6 +72,8 @@ setup(
             'uvicorn',
             'openai',
         ],
+        # The tiny configs' tokenizer (the quick start's only extra need).
+        'tiny': ['wordllama'],
         'demo': ['gradio>=6'],
         'serve': ['fastapi', 'uvicorn'],
     },

@@ -21,12 +21,17 @@ fix                                 breakage it removes
                                     removed (``ModuleNotFoundError: No module named
                                     'pkg_resources'``), and which points editable
                                     (PEP 660) installs at a non-existent folder.
+``quiet_mmcv_lite_ops_warning``     mmcv-lite (no compiled ops, by design) warns at
+                                    every ``import mmpretrain.models`` that
+                                    ``MultiScaleDeformableAttention`` cannot load; no
+                                    MiniGPT-4 part uses it (noise before every log).
 ==================================  ==================================================
 """
 import importlib.metadata
 import importlib.util
 import os.path as osp
 import re
+import warnings
 
 import torch
 
@@ -153,8 +158,16 @@ def use_importlib_package_lookups() -> None:
         module.get_installed_path = get_installed_path
 
 
+def quiet_mmcv_lite_ops_warning() -> None:
+    """Ignore mmcv's warning about the compiled op that mmcv-lite lacks."""
+    warnings.filterwarnings(
+        'ignore', message=r'Fail to import ``MultiScaleDeformableAttention``',
+        category=UserWarning, module=r'mmcv\.cnn\.bricks\.transformer')
+
+
 def apply_compat_fixes() -> None:
     """Apply every fix in this module (safe to call more than once)."""
     define_torchvision_op_schemas()
     alias_transformers_helpers()
     use_importlib_package_lookups()
+    quiet_mmcv_lite_ops_warning()

@@ -17,6 +17,7 @@ from typing import Dict, List
 
 import torch
 from safetensors.torch import load_file, save_file
+from tqdm import tqdm
 
 from ..safe_checkpoint_loading import load_checkpoint_file
 from .converted_weights import ConversionError
@@ -152,7 +153,7 @@ def _write_merged_llm(llm_dir: str, weight_files: List[str], updates: Dict[str, 
     # another model: every layer's weight of each adapted kind must be updated.
     adapted_kinds = {_layer_kind(key) for key in updates}
     not_adapted = []
-    for name in weight_files:
+    for name in tqdm(weight_files, desc='Merging LoRA into the LLM', unit='file'):
         path = osp.join(llm_dir, name)
         if safetensors:
             tensors = load_file(path)

@@ -23,6 +23,7 @@ from typing import Dict, Sequence
 import numpy as np
 from mmengine.dist import barrier, is_main_process
 from mmengine.logging import print_log
+from tqdm import tqdm
 
 IMAGE_EXTENSIONS = ('jpg', 'jpeg', 'png', 'webp')
 # Caption sources in the order they are preferred: the official loader reads
@@ -188,7 +189,9 @@ def _update_cache(shards: Sequence[str], index_file: str) -> Dict[str, np.ndarra
     cached = _read_cache(index_file)
     fingerprints = [_fingerprint(path) for path in shards]
     per_shard = []
-    for path, fingerprint in zip(shards, fingerprints):
+    # Scanning reads every shard once (hours for the 5M stage-1 pairs): show how far.
+    for path, fingerprint in tqdm(list(zip(shards, fingerprints)), desc='Indexing shards',
+                                  unit='shard', disable=len(shards) < 2):
         entry = cached.get(path)
         per_shard.append(entry[1] if entry is not None and entry[0] == fingerprint
                          else scan_shard(path))

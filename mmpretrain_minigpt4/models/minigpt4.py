@@ -51,7 +51,7 @@ class MiniGPT4(BaseModel):
     Args:
         vision_encoder (dict): The ViT (e.g. ``EVAViT``).
         head (dict): Projection into the LLM (``LinearProjectionHead`` or
-            ``TokenMergeProjectionHead``); the only trainable part.
+            ``TokenMergeProjectionHead``); the trainable part.
         llm (dict): The causal LM (``HFCausalLM``).
         tokenizer (dict, optional): The LLM tokenizer. Defaults to
             ``LlamaSentencePieceTokenizer`` on ``tokenizer.model`` in the
@@ -66,6 +66,10 @@ class MiniGPT4(BaseModel):
             question or instruction. Defaults to 'Describe this image in detail.'.
         vqa_instruction (str): Instruction for a question, whose one ``{}`` is
             replaced by it. Defaults to '{}'.
+        freeze_llm (bool): Whether the LLM stays frozen (official). False
+            trains the whole LLM with the projection: only for the tiny demo
+            model, whose random LLM must learn the language itself (a real
+            LLM already knows it). Defaults to True.
         generation_cfg (dict, optional): Decoding settings (``max_new_tokens``,
             ``num_beams``, ``do_sample``, ``temperature``, ``top_p``, ...; see
             :data:`~.language_models.generation_settings.SUPPORTED_SETTINGS`),
@@ -103,6 +107,7 @@ class MiniGPT4(BaseModel):
                  max_txt_len: int = 160,
                  caption_instruction: str = 'Describe this image in detail.',
                  vqa_instruction: str = '{}',
+                 freeze_llm: bool = True,
                  generation_cfg: Optional[dict] = None,
                  save_frozen_weights: bool = False,
                  cache_frozen_features: bool = False,
@@ -138,7 +143,9 @@ class MiniGPT4(BaseModel):
                              model_file=osp.join(llm['name_or_path'], 'tokenizer.model'))
         self.tokenizer = TOKENIZER.build(tokenizer)
 
-        self.frozen_modules = [self.vision_encoder, self.ln_vision, self.llm]
+        self.frozen_modules = [self.vision_encoder, self.ln_vision]
+        if freeze_llm:
+            self.frozen_modules.append(self.llm)
         if self.neck is not None:
             self.frozen_modules.append(self.neck)
         for module in self.frozen_modules:
@@ -213,7 +220,7 @@ class MiniGPT4(BaseModel):
         return {prefix + name for name, p in self.named_parameters() if not p.requires_grad}
 
     def trainable_parameter_names(self) -> set:
-        """Names of the parameters that train (the projection)."""
+        """Names of the parameters that train (the projection; the LLM too without ``freeze_llm``)."""
         return {name for name, p in self.named_parameters() if p.requires_grad}
 
     @property

@@ -56,12 +56,13 @@ def test_both_peft_namings_give_the_same_updates(peft_naming):
 
 
 @pytest.mark.parametrize('safe_serialization', [True, False])
-def test_merged_llm_computes_the_lora_forward(tmp_path, safe_serialization):
+def test_merged_llm_computes_the_lora_forward(tmp_path, safe_serialization, capsys):
     base_dir, out_dir = osp.join(tmp_path, 'base'), osp.join(tmp_path, 'merged')
     base = save_tiny_llm(base_dir, safe_serialization)
     assert len([n for n in os.listdir(base_dir) if 'model-0' in n]) > 1  # sharded
     sd = fake_minigptv2_model()
     merged_keys = merge_lora_into_llm(base_dir, lora_updates(sd, 'v2.pth', ALPHA), out_dir)
+    assert 'Merging LoRA into the LLM: 100%' in capsys.readouterr().err  # the progress bar
     assert len(merged_keys) == 2 * LAYERS
     merged = AutoModelForCausalLM.from_pretrained(out_dir)
 

@@ -40,8 +40,9 @@ def captions(dataset):
     return [dataset[i]['gt_caption'] for i in range(len(dataset))]
 
 
-def test_cache_is_an_npz_of_plain_arrays_and_json_metadata(shards):
+def test_cache_is_an_npz_of_plain_arrays_and_json_metadata(shards, capsys):
     dataset = ImageTextShardDataset('*.tar', str(shards))
+    assert 'Indexing shards: 100%' in capsys.readouterr().err  # the progress bar
     assert dataset.index_file.endswith('.npz')
     with np.load(dataset.index_file, allow_pickle=False) as cache:
         assert sorted(cache.files) == sorted(['metadata', *webdataset_index.INDEX_DTYPES])

@@ -123,9 +123,12 @@ def test_benchmark_runs_with_official_prompt_and_prints_metrics(
         max_new_tokens=20, num_beams=1, do_sample=False, min_length=1, repetition_penalty=1.0,
         length_penalty=1.0)
     assert metrics == pytest.approx(expected, abs=1e-6)
-    table = capsys.readouterr().out.split('| metric')[-1]
+    printed = capsys.readouterr()
+    table = printed.out.split('| metric')[-1]
     for key, value in expected.items():
         assert f'| {key} ' in table and f'{value:.4f} |' in table
+    # ProgressBarHook's bar over the (one) batch.
+    assert 'Test: 100%' in printed.err and '1/1 [' in printed.err
 
 
 def test_out_dumps_predictions_and_show_dir_draws_them(tmp_path, monkeypatch, scripted_generate):

@@ -18,7 +18,11 @@ env_cfg = dict(
     dist_cfg=dict(backend='nccl'),
 )
 
-vis_backends = [dict(type='LocalVisBackend')]
+# A progress bar over evaluation batches (the LoggerHook prints a line per interval).
+custom_hooks = [dict(type='ProgressBarHook')]
+
+# Scalars to vis_data/scalars.json, and the loss curve drawn as vis_data/loss_curve.png.
+vis_backends = [dict(type='LocalVisBackend'), dict(type='LossCurveVisBackend')]
 visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
 
 log_level = 'INFO'

@@ -26,6 +26,10 @@ class QFormerNeck(nn.Module):
         cross_attention_freq (int): Cross-attention every this many layers,
             starting with layer 0. Defaults to 2.
         layer_norm_eps (float): Defaults to 1e-12.
+        initializer_range (float): Std of the random initial weights (BERT's
+            ``initializer_range``); matters only for random (tiny) models, whose
+            cross-attention is nearly uniform at 0.02, so that their outputs
+            barely depend on the image. Defaults to 0.02.
     """
 
     def __init__(self,
@@ -36,7 +40,8 @@ class QFormerNeck(nn.Module):
                  num_heads: int = 12,
                  intermediate_size: int = 3072,
                  cross_attention_freq: int = 2,
-                 layer_norm_eps: float = 1e-12):
+                 layer_norm_eps: float = 1e-12,
+                 initializer_range: float = 0.02):
         super().__init__()
         config = Blip2QFormerConfig(
             hidden_size=hidden_size,
@@ -45,10 +50,11 @@ class QFormerNeck(nn.Module):
             intermediate_size=intermediate_size,
             encoder_hidden_size=encoder_width,
             cross_attention_frequency=cross_attention_freq,
-            layer_norm_eps=layer_norm_eps)
+            layer_norm_eps=layer_norm_eps,
+            initializer_range=initializer_range)
         self.qformer = Blip2QFormerModel(config)
         self.query_tokens = nn.Parameter(torch.zeros(1, num_query_tokens, hidden_size))
-        nn.init.normal_(self.query_tokens, std=0.02)
+        nn.init.normal_(self.query_tokens, std=initializer_range)
 
     @property
     def out_channels(self) -> int:

@@ -8,7 +8,10 @@ model = dict(
         num_heads=2, mlp_ratio=2.0),
     neck=dict(
         type='QFormerNeck', num_query_tokens=32, encoder_width=32, hidden_size=32,
-        num_layers=2, num_heads=2, intermediate_size=64),
+        num_layers=2, num_heads=2, intermediate_size=64,
+        # Wide random weights: a selective cross-attention, so the frozen features
+        # of different photos differ (at BERT's 0.02 they are nearly equal).
+        initializer_range=0.5),
     head=dict(type='LinearProjectionHead', in_channels=32, out_channels=64),
     llm=dict(
         type='HFCausalLM',

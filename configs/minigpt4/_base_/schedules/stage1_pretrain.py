@@ -7,6 +7,8 @@ _base_ = ['../default_runtime.py']
 
 optim_wrapper = dict(
     type='OptimWrapper',
+    # One summary line of what trains instead of a warning per frozen tensor.
+    constructor='TrainableParametersOptimWrapperConstructor',
     optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05),
     paramwise_cfg=dict(bias_decay_mult=0., norm_decay_mult=0., flat_decay_mult=0.))
 param_scheduler = [
