@@ -22,7 +22,7 @@ register_config_scope()
 # with force=True below, is the one that stays, whatever the import order.
 import mmpretrain.models  # noqa: E402,F401
 
-from . import datasets, engine, evaluation, models, visualization  # noqa: E402,F401
+from . import datasets, engine, evaluation, grounding, models, visualization  # noqa: E402,F401
 from . import apis  # noqa: E402,F401  (registers the model names in mmpretrain's ModelHub)
 
 __version__ = '0.1.0'
