@@ -1,4 +1,6 @@
-"""tools/chat.py (terminal) and tools/demo_gradio.py's streaming callbacks, without gradio."""
+"""tools/chat.py (terminal) and tools/demo_gradio.py's callbacks, without gradio (the
+browser test, tests/test_tools/test_demo_browser.py, drives the page)."""
+import html
 import importlib
 import os.path as osp
 
@@ -57,44 +59,140 @@ def test_streamed_text_is_printed_as_it_grows(tools):
     assert written == ['He', 'llo', ' #', '\nHello', '\n'] and final == 'Hello'
 
 
+def shown(role: str, text: str) -> dict:
+    """A chat history message as the demo shows ``text`` (escaped: the chatbot shows HTML)."""
+    return {'role': role, 'content': html.escape(text, quote=False)}
+
+
+def settings(do_sample=False, temperature=1.0, num_beams=1, max_new_tokens=6) -> tuple:
+    """The demo's settings widgets, in the order of its send callback."""
+    return do_sample, temperature, num_beams, max_new_tokens
+
+
+def test_demo_sessions_share_the_model_not_the_conversation(chat, tools, tmp_path):
+    demo = tools[1]
+    photo = tmp_path / 'chelsea.png'
+    Image.fromarray(real_photo('chelsea')).save(photo)
+    shared_image_tokens = chat.image_tokens
+    first, history, image = demo.start_conversation(chat, None, str(photo))
+    assert (history, image) == ([], str(photo))  # the page shows the uploaded file
+    second, _, _ = demo.start_conversation(chat, None, Image.fromarray(real_photo('coffee')))
+    assert first is not second and first is not chat
+    assert first.inferencer is second.inferencer is chat.inferencer
+    assert first.generation_cfg == chat.generation_cfg and first.max_length == chat.max_length
+    assert chat.image_tokens is shared_image_tokens  # the demo's own Chat is never used
+    assert not torch.equal(first.image_tokens, second.image_tokens)
+    list(demo.stream_reply(first, 'What is it?', [], *settings()))
+    list(demo.stream_reply(second, 'What is it?', [], *settings()))
+    list(demo.stream_reply(second, 'And its colour?', [], *settings()))
+    assert [m[0] for m in first.messages] == [0, 1]
+    assert [m[0] for m in second.messages] == [0, 1, 0, 1]
+    # A new upload or a restart starts over in that session's Chat only.
+    again, history, _ = demo.start_conversation(chat, second, str(photo))
+    assert again is second and history == []
+    assert second.messages == [[0, '<Img><ImageHere></Img>']]
+    assert torch.equal(second.image_tokens, first.image_tokens)
+    assert [m[0] for m in first.messages] == [0, 1]
+
+
 def test_demo_streams_growing_histories(chat, tools):
     demo = tools[1]
-    assert demo.start_conversation(chat, Image.fromarray(real_photo('coffee'))) == []
-    earlier = [{'role': 'user', 'content': 'Hi'}, {'role': 'assistant', 'content': 'Hello'}]
-    histories = list(demo.stream_reply(chat, ' What is it? ', earlier, 1.0, 1))
-    assert len(histories) > 1
-    for history in histories:
-        assert history[:3] == earlier + [{'role': 'user', 'content': 'What is it?'}]
-    answers = [h[-1]['content'] for h in histories]
+    session, _, _ = demo.start_conversation(chat, None, Image.fromarray(real_photo('coffee')))
+    earlier = [shown('user', 'Hi'), shown('assistant', 'Hello')]
+    histories = list(demo.stream_reply(session, ' What is it? ', earlier, *settings()))
+    question = shown('user', 'What is it?')
+    assert histories[0] == earlier + [question]  # the question shows before the answer
+    assert len(histories) > 2
+    for history in histories[1:]:
+        assert history[:3] == earlier + [question] and len(history) == 4
+    answers = [h[-1]['content'] for h in histories[1:]]
     assert all(b.startswith(a) for a, b in zip(answers, answers[1:]))
-    assert chat.messages[-1] == [1, answers[-1]]
+    role, answer = session.messages[-1]
+    assert role == 1 and histories[-1][-1] == shown('assistant', answer)
 
 
 def test_demo_needs_an_image_and_a_question(chat, tools):
     demo = tools[1]
-    assert list(demo.stream_reply(chat, '   ', [], 1.0, 1)) == [[]]
-    assert demo.start_conversation(chat, None) == [] and chat.image_tokens is None
-    assert list(demo.stream_reply(chat, 'Hi', [], 1.0, 1)) == [[
-        {'role': 'user', 'content': 'Hi'},
-        {'role': 'assistant', 'content': 'Please upload an image first.'}]]
+    no_image = [shown('user', '<b>Hi</b>'), shown('assistant', 'Please upload an image first.')]
+    assert no_image[0]['content'] == '&lt;b&gt;Hi&lt;/b&gt;'  # shown as typed, not as HTML
+    # A session that never uploaded has no Chat.
+    assert list(demo.stream_reply(None, '   ', [], *settings())) == [[]]
+    assert list(demo.stream_reply(None, '<b>Hi</b>', [], *settings())) == [no_image]
+    session, history, image = demo.start_conversation(chat, None, None)
+    assert (history, image, session.image_tokens) == ([], None, None)
+    assert list(demo.stream_reply(session, '<b>Hi</b>', [], *settings())) == [no_image]
+    assert session.messages == []
 
 
-def test_demo_answers_every_slider_combination_and_refusals_in_the_page(chat, tools,
-                                                                         tmp_path):
+def test_demo_explains_a_file_that_is_not_an_image(chat, tools, tmp_path):
     demo = tools[1]
-    not_an_image = tmp_path / 'notes.png'
+    photo, not_an_image = tmp_path / 'coffee.png', tmp_path / 'notes.png'
+    Image.fromarray(real_photo('coffee')).save(photo)
     not_an_image.write_text('hello')
-    shown = demo.start_conversation(chat, str(not_an_image))
-    assert 'This file cannot be used' in shown[0]['content'] and chat.image_tokens is None
+    session, _, _ = demo.start_conversation(chat, None, str(photo))
+    same, history, image = demo.start_conversation(chat, session, str(not_an_image))
+    assert same is session and image is None and session.image_tokens is None
+    assert history == [shown('assistant', 'Cannot use notes.png: it is not an image this '
+                             'demo can read (corrupt image (no image format recognised)). '
+                             'Please upload a photo (JPEG, PNG, ...).')]
+    _, history, _ = demo.start_conversation(chat, session, str(tmp_path / 'gone.png'))
+    assert history[0]['content'].startswith('Cannot use gone.png: it is not an image this '
+                                            "demo can read (Image file not found: '")
+
+
+def test_demo_answers_every_setting_combination(chat, tools, tmp_path):
+    demo = tools[1]
     photo = tmp_path / 'coffee.png'
     Image.fromarray(real_photo('coffee')).save(photo)
-    assert demo.start_conversation(chat, str(photo)) == []  # the demo hands over file paths
-    beams = list(demo.stream_reply(chat, 'What is it?', [], 0.7, 3))
-    assert len(beams) == 1 and chat.messages[-1] == [1, beams[0][-1]['content']]
-    before = [list(m) for m in chat.messages]
-    refused = list(demo.stream_reply(chat, 'why ' * 3000, [], 1.0, 1))
+    answers = {}
+    for do_sample in (False, True):
+        for num_beams in (1, 3):
+            session, _, _ = demo.start_conversation(chat, None, str(photo))
+            histories = list(demo.stream_reply(
+                session, 'What is it?', [], *settings(do_sample, 0.7, num_beams, 6)))
+            assert [m[0] for m in session.messages] == [0, 1]
+            assert histories[-1][-1] == shown('assistant', session.messages[-1][1])
+            if num_beams > 1:  # beam search answers in one piece, after the question
+                assert len(histories) == 2
+            answers[do_sample, num_beams] = session.messages[-1][1]
+    # Max new tokens: greedy answers of 1 and 6 tokens, the short one begins the long one.
+    session, _, _ = demo.start_conversation(chat, None, str(photo))
+    list(demo.stream_reply(session, 'What is it?', [], *settings(max_new_tokens=1)))
+    one_token = session.messages[-1][1]
+    assert one_token and answers[False, 1].startswith(one_token)
+    assert len(one_token) < len(answers[False, 1])
+
+
+def test_demo_refusals_and_failures_leave_the_conversation_as_before(chat, tools, tmp_path,
+                                                                     monkeypatch):
+    demo = tools[1]
+    photo = tmp_path / 'coffee.png'
+    Image.fromarray(real_photo('coffee')).save(photo)
+    session, _, _ = demo.start_conversation(chat, None, str(photo))
+    list(demo.stream_reply(session, 'What is it?', [], *settings()))
+    before = [list(m) for m in session.messages]
+    refused = list(demo.stream_reply(session, 'why ' * 3000, [], *settings()))
     assert refused[-1][-1]['content'].startswith('Not answered: The chat prompt needs')
-    assert chat.messages == before  # the unanswered question was withdrawn
+    assert session.messages == before  # the unanswered question was withdrawn
+    generate = session.model.generate
+
+    def generate_failing(*args, streamer, **kwargs):
+        streamer.put(torch.tensor([450]))  # '▁The', then the error mid-answer
+        raise RuntimeError('out of memory')
+
+    monkeypatch.setattr(session.model, 'generate', generate_failing)
+    failed = list(demo.stream_reply(session, 'And its colour?', [], *settings()))
+    assert failed[-2][-1] == shown('assistant', 'The')
+    assert failed[-1][-1] == shown('assistant', 'Not answered: out of memory')
+    assert session.messages == before
+    # An answer left unfinished (the page closed mid-stream) leaves no question behind.
+    monkeypatch.setattr(session.model, 'generate', generate)
+    stream = demo.stream_reply(session, 'And its colour?', [], *settings())
+    next(stream), next(stream)
+    stream.close()
+    assert session.messages == before
+    list(demo.stream_reply(session, 'And its colour?', [], *settings()))
+    assert [m[0] for m in session.messages] == [0, 1, 0, 1]
 
 
 def test_demo_listens_locally_without_share_link(tools, monkeypatch):
@@ -108,11 +206,15 @@ def test_demo_listens_locally_without_share_link(tools, monkeypatch):
         def launch(self, **kwargs):
             launched['launch'] = kwargs
 
+    def build_chat(args):
+        launched['seed'] = torch.initial_seed()
+        return args.model
+
     demo = tools[1]
-    monkeypatch.setattr(demo, 'build_chat', lambda args: args.model)
+    monkeypatch.setattr(demo, 'build_chat', build_chat)
     monkeypatch.setattr(demo, 'build_demo', lambda chat: FakeDemo())
-    demo.main(['minigpt-4_tiny_caption'])
-    assert launched == {'queue': dict(default_concurrency_limit=1),
+    demo.main(['minigpt-4_tiny_caption', '--seed', '3'])
+    assert launched == {'seed': 3, 'queue': dict(default_concurrency_limit=1),
                         'launch': dict(server_name='127.0.0.1', server_port=7860, share=False)}
 
 
