@@ -8,7 +8,7 @@ demo, a long conversation is shortened by dropping whole old rounds, never the
 system prompt or the image turn, and answers can be streamed.
 """
 from queue import Queue
-from threading import Thread
+from threading import Event, Thread
 from typing import Iterator, List, Optional, Union
 
 import torch
@@ -26,15 +26,29 @@ CHAT_GENERATION_CFG = dict(
 USER, ASSISTANT = 0, 1
 
 
+GENERATION_THREAD_NAME = 'minigpt4-chat-generation'
+
+
+class GenerationCancelled(Exception):
+    """Raised in the generating thread when the reader has stopped reading."""
+
+
 class _TokenQueue(BaseStreamer):
-    """Hands generated token ids from the generating thread to the reader."""
+    """Hands generated token ids from the generating thread to the reader; a
+    cancelled queue stops the generation at its next token."""
 
     _END = object()
 
     def __init__(self):
         self._queue = Queue()
+        self._cancelled = Event()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
 
     def put(self, value: torch.Tensor) -> None:
+        if self._cancelled.is_set():
+            raise GenerationCancelled()  # ends model.generate in its thread
         self._queue.put(value.reshape(-1).tolist())
 
     def end(self) -> None:
@@ -188,7 +202,8 @@ class Chat:
         """Yield the answer so far after every generated token.
 
         When the generator is exhausted, the final answer joins the
-        conversation. ``generation_overrides`` update ``generation_cfg`` for
+        conversation; closing it early stops the generation (at its next token)
+        and leaves the question unanswered. ``generation_overrides`` update ``generation_cfg`` for
         this answer (checked before anything runs). Beam search
         (``num_beams > 1``) cannot stream: its answer is yielded once, whole.
         """
@@ -212,17 +227,22 @@ class Chat:
         generate_kwargs = dict(image_tokens=self.image_tokens, prompts=[prompt],
                                streamer=streamer, **settings)
         thread = Thread(target=streamer.run, args=(self.model.generate, generate_kwargs),
-                        daemon=True)
+                        name=GENERATION_THREAD_NAME, daemon=True)
         thread.start()
         tokenizer = self.model.tokenizer
         token_ids, answer = [], ''
-        for new_ids in streamer:
-            if not new_ids:  # the (empty) prompt ids, put before generation starts
-                continue
-            token_ids.extend(new_ids)
-            answer = strip_generated_text(tokenizer.decode(token_ids), self.template)
-            yield answer
-        thread.join()
+        try:
+            for new_ids in streamer:
+                if not new_ids:  # the (empty) prompt ids, put before generation starts
+                    continue
+                token_ids.extend(new_ids)
+                answer = strip_generated_text(tokenizer.decode(token_ids), self.template)
+                yield answer
+        finally:
+            # A reader that stops early (a closed web page: GeneratorExit here) stops
+            # the generation too, instead of leaving it running on the shared model.
+            streamer.cancel()
+            thread.join()
         return answer
 
     def answer(self, **generation_overrides) -> str:

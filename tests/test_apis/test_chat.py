@@ -1,4 +1,6 @@
 """Chat: official multi-turn prompts, stopping at the separator, streaming, context truncation."""
+import threading
+
 import mmpretrain_minigpt4  # noqa: F401
 import pytest
 import torch
@@ -6,6 +8,8 @@ from conftest import real_photo
 from PIL import Image
 
 from mmpretrain_minigpt4.apis import CHAT_GENERATION_CFG, Chat
+from mmpretrain_minigpt4.apis import chat as chat_module
+from mmpretrain_minigpt4.apis.chat import GENERATION_THREAD_NAME
 
 SYSTEM = ('Give the following image: <Img>ImageContent</Img>. You will be able to see the '
           'image once I provide it to you. Please answer my questions.')
@@ -117,6 +121,30 @@ def test_official_demo_generation_defaults():
         length_penalty=1.0, temperature=1.0, do_sample=True)
     with pytest.raises(ValueError, match='chat template'):
         Chat('minigpt-4_tiny_caption', template='pretrain')
+
+
+def test_closing_a_stream_stops_its_generation(vicuna_chat, monkeypatch):
+    """A reader that stops (a web page closed mid-answer) stops the generation thread
+    at its next token, and the question stays unanswered."""
+    generated = []
+    real_put = chat_module._TokenQueue.put
+    monkeypatch.setattr(chat_module._TokenQueue, 'put',
+                        lambda queue, value: generated.append(1) or real_put(queue, value))
+    chat = vicuna_chat
+    chat.upload_image(Image.fromarray(real_photo('chelsea')))
+    chat.ask('Describe it.')
+    stream = chat.stream_answer(max_new_tokens=400, min_new_tokens=400)
+    first = next(stream)
+    stream.close()
+    assert first
+    assert GENERATION_THREAD_NAME not in [thread.name for thread in threading.enumerate()]
+    # The prompt, the first token and at most a few more: not the 400 asked for.
+    assert len(generated) < 10
+    monkeypatch.undo()
+    assert chat.messages[-1][0] == 0  # still waiting for its answer
+    # The conversation goes on: the question is answered in full.
+    prompt = chat.build_prompt()
+    assert chat.answer() == chat.model.generate(chat.image_tokens, [prompt], **GREEDY)[0]
 
 
 def run_with_timeout(function, seconds=120):
