@@ -50,6 +50,8 @@ setup(
         'mmcv-lite>=2.0.0,<2.4.0',
         'mmpretrain==1.2.0',
         'transformers>=4.50',
+        # MiniGPT-v2's LoRA (inject_adapter_in_model; fp32 factors on an fp16 LLM since 0.12).
+        'peft>=0.12',
         'timm>=1.0',
         'safetensors',
         'tqdm',

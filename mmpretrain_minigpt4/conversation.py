@@ -29,13 +29,17 @@ class ConversationTemplate:
 
     Args:
         name (str): Registry key in :data:`TEMPLATES`.
-        instruction_template (str | None): Single-turn prompt with one ``{}``
-            for the user message (image prompt + instruction); used in training
-            and in ``predict``. None for stage-1 pretraining (no prompt).
+        instruction_template (str | None): Single-turn training prompt with one
+            ``{}`` for the user message (image prompt + instruction); also the
+            ``predict`` prompt unless ``prediction_template`` is set. None for
+            stage-1 pretraining (no prompt).
         end_sym (str): Appended to every training answer; generation stops there.
         system (str): Chat system prompt.
         roles (tuple[str, str]): Chat role prefixes (user, assistant).
         sep (str): Chat separator after the system prompt and every message.
+        prediction_template (str | None): Single-turn ``predict`` prompt with
+            one ``{}`` for the user message, where it differs from training.
+            Defaults to None (``instruction_template``).
     """
     name: str
     instruction_template: Optional[str]
@@ -43,6 +47,7 @@ class ConversationTemplate:
     system: str = ''
     roles: Tuple[str, str] = ('', '')
     sep: str = ''
+    prediction_template: Optional[str] = None
 
 
 TEMPLATES = {
@@ -54,8 +59,14 @@ TEMPLATES = {
                              CHAT_SYSTEM_PROMPT, ('Human: ', 'Assistant: '), '###'),
         ConversationTemplate('llama2', '[INST] {} [/INST] ', '</s>', CHAT_SYSTEM_PROMPT,
                              ('<s>[INST] ', ' [/INST] '), ''),
-        ConversationTemplate('minigptv2', '[INST] {} [/INST]', '</s>', '',
-                             ('<s>[INST] ', ' [/INST]'), ''),
+        # MiniGPT-v2. Training: its datasets end every user message with a space
+        # ('<Img><ImageHere></Img> {} ') and wrap it in '[INST] {} [/INST]', so two
+        # spaces precede '[/INST]'; BOS is an embedding put in front. Evaluation
+        # (eval_utils.prepare_texts) and the demo write the chat's first turn,
+        # '<s>' in text after the tokenizer's own BOS: the ids start [1, 1, ...].
+        ConversationTemplate('minigptv2', '[INST] {}  [/INST]', '</s>', '',
+                             ('<s>[INST] ', ' [/INST]'), '',
+                             prediction_template='<s>[INST] {} [/INST]'),
     )
 }
 
@@ -69,7 +80,7 @@ def get_template(name: str) -> ConversationTemplate:
 
 
 def build_instruction_prompt(template: ConversationTemplate, instruction: str) -> str:
-    """Single-turn prompt: the image followed by ``instruction`` in the template.
+    """Single-turn training prompt: the image followed by ``instruction`` in the template.
 
     >>> build_instruction_prompt(get_template('vicuna_v0'), 'Describe it.')
     '###Human: <Img><ImageHere></Img> Describe it. ###Assistant: '
@@ -77,6 +88,18 @@ def build_instruction_prompt(template: ConversationTemplate, instruction: str) -
     if template.instruction_template is None:
         return ''
     return template.instruction_template.format(f'{IMAGE_PROMPT} {instruction}')
+
+
+def build_prediction_prompt(template: ConversationTemplate, instruction: str) -> str:
+    """Single-turn ``predict`` prompt: as :func:`build_instruction_prompt`, but in the
+    template's ``prediction_template`` where it has one.
+
+    >>> build_prediction_prompt(get_template('minigptv2'), '[vqa] What is it?')
+    '<s>[INST] <Img><ImageHere></Img> [vqa] What is it? [/INST]'
+    """
+    if template.prediction_template is None:
+        return build_instruction_prompt(template, instruction)
+    return template.prediction_template.format(f'{IMAGE_PROMPT} {instruction}')
 
 
 def check_instruction_slot(instruction: str, setting: str) -> str:

@@ -16,6 +16,7 @@ from mmpretrain.registry import MODELS
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY_MODEL_CONFIG = osp.join(REPO_ROOT, 'configs/minigpt4/_base_/models/minigpt4_tiny.py')
+TINY_V2_MODEL_CONFIG = osp.join(REPO_ROOT, 'configs/minigpt4/_base_/models/minigptv2_tiny.py')
 
 
 def load_script(relative_path: str):
@@ -50,9 +51,10 @@ def run_python(*args: str, env: Optional[dict] = None, cwd: str = REPO_ROOT,
     return result
 
 
-def build_tiny_model(seed: int = 0, **overrides):
-    """The tiny MiniGPT-4 with seeded random weights; ``overrides`` update ``model``."""
-    cfg = Config.fromfile(TINY_MODEL_CONFIG)
+def build_tiny_model(seed: int = 0, config: str = TINY_MODEL_CONFIG, **overrides):
+    """The tiny MiniGPT-4 (or ``config``, e.g. :data:`TINY_V2_MODEL_CONFIG`) with seeded
+    random weights; ``overrides`` update ``model``."""
+    cfg = Config.fromfile(config)
     cfg.model.update(overrides)
     torch.manual_seed(seed)
     return MODELS.build(cfg.model).eval()

@@ -1,8 +1,9 @@
 import pytest
 
 from mmpretrain_minigpt4.conversation import (ALIGNMENT_INSTRUCTIONS, build_chat_prompt,
-                                              build_instruction_prompt, get_template,
-                                              split_prompt_at_image, strip_generated_text)
+                                              build_instruction_prompt, build_prediction_prompt,
+                                              get_template, split_prompt_at_image,
+                                              strip_generated_text)
 
 SYSTEM = ('Give the following image: <Img>ImageContent</Img>. You will be able to see the image '
           'once I provide it to you. Please answer my questions.')
@@ -18,6 +19,21 @@ def test_training_prompts_are_the_official_strings():
     assert get_template('llama2').end_sym == '</s>'
     assert get_template('pretrain').end_sym == '\n'
     assert len(ALIGNMENT_INSTRUCTIONS) == 4
+
+
+def test_minigptv2_trains_and_predicts_with_the_official_strings():
+    v2 = get_template('minigptv2')
+    # Training: the datasets' '<Img><ImageHere></Img> {} ' in '[INST] {} [/INST]'.
+    assert build_instruction_prompt(v2, '[vqa] Hi?') == (
+        '[INST] <Img><ImageHere></Img> [vqa] Hi?  [/INST]')
+    # Evaluation (prepare_texts) and the demo: the chat's first turn.
+    assert build_prediction_prompt(v2, '[vqa] Hi?') == (
+        '<s>[INST] <Img><ImageHere></Img> [vqa] Hi? [/INST]') == build_chat_prompt(
+            v2, [(0, '<Img><ImageHere></Img> [vqa] Hi?'), (1, None)])
+    assert v2.end_sym == '</s>'
+    for name in ('vicuna_v0', 'llama2', 'pretrain'):  # v1 predicts with its training prompt
+        template = get_template(name)
+        assert build_prediction_prompt(template, 'Hi?') == build_instruction_prompt(template, 'Hi?')
 
 
 def test_unknown_template_lists_the_known_ones():

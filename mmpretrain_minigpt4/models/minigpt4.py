@@ -1,4 +1,5 @@
-"""MiniGPT-4: frozen ViT -> ln_vision -> (frozen Q-Former) -> trainable projection -> frozen LLM."""
+"""MiniGPT-4: frozen ViT -> ln_vision -> (frozen Q-Former) -> trainable projection -> frozen LLM
+(MiniGPT-v2: with trainable LoRA)."""
 import contextlib
 import os.path as osp
 from typing import List, Optional, Sequence, Tuple, Union
@@ -11,11 +12,13 @@ from mmpretrain.structures import DataSample
 from transformers import CompileConfig, GenerationConfig, StoppingCriteriaList
 from transformers.generation.streamers import BaseStreamer
 
-from ..conversation import (build_instruction_prompt, check_instruction_slot, check_question,
-                            get_template, split_prompt_at_image, strip_generated_text)
+from ..conversation import (build_instruction_prompt, build_prediction_prompt,
+                            check_instruction_slot, check_question, get_template,
+                            split_prompt_at_image, strip_generated_text)
 from ..safe_checkpoint_loading import checkpoint_source
 from .frozen_feature_cache import FrozenFeatureCache
 from .language_models.generation_settings import check_context_length, check_generation_settings
+from .language_models.lora import lora_dropouts, lora_parameters, merge_lora
 from .language_models.stop_on_text import StopOnText
 from .layers import FP32LayerNorm
 from .unique_images import unique_images
@@ -30,7 +33,11 @@ DEFAULT_GENERATION_CFG = dict(max_new_tokens=300, num_beams=1, do_sample=False)
 
 @MODELS.register_module(force=True)
 class MiniGPT4(BaseModel):
-    """MiniGPT-4 (and its Llama-2 / v2-style variants) as an MMEngine model.
+    """MiniGPT-4 (and its Llama-2 / MiniGPT-v2 variants) as an MMEngine model.
+
+    MiniGPT-v2 is a config of this class: a 448-px ViT, no neck, the
+    token-merge head, an LLM with LoRA (``llm.lora``) and the ``'minigptv2'``
+    template. Its LoRA factors train with the projection; see :meth:`merge_lora`.
 
     The conversation template is set once, here (``template``): training
     prompts, prediction prompts and the chat all wrap their text in it. Data
@@ -52,7 +59,7 @@ class MiniGPT4(BaseModel):
         vision_encoder (dict): The ViT (e.g. ``EVAViT``).
         head (dict): Projection into the LLM (``LinearProjectionHead`` or
             ``TokenMergeProjectionHead``); the trainable part.
-        llm (dict): The causal LM (``HFCausalLM``).
+        llm (dict): The causal LM (``HFCausalLM``), optionally with ``lora``.
         tokenizer (dict, optional): The LLM tokenizer. Defaults to
             ``LlamaSentencePieceTokenizer`` on ``tokenizer.model`` in the
             directory ``llm.name_or_path``.
@@ -66,10 +73,11 @@ class MiniGPT4(BaseModel):
             question or instruction. Defaults to 'Describe this image in detail.'.
         vqa_instruction (str): Instruction for a question, whose one ``{}`` is
             replaced by it. Defaults to '{}'.
-        freeze_llm (bool): Whether the LLM stays frozen (official). False
-            trains the whole LLM with the projection: only for the tiny demo
-            model, whose random LLM must learn the language itself (a real
-            LLM already knows it). Defaults to True.
+        freeze_llm (bool): Whether the LLM stays frozen (official), but for
+            its LoRA factors if it has any (MiniGPT-v2). False trains the
+            whole LLM with the projection: only for the tiny demo model, whose
+            random LLM must learn the language itself (a real LLM already
+            knows it). Defaults to True.
         generation_cfg (dict, optional): Decoding settings (``max_new_tokens``,
             ``num_beams``, ``do_sample``, ``temperature``, ``top_p``, ...; see
             :data:`~.language_models.generation_settings.SUPPORTED_SETTINGS`),
@@ -151,6 +159,8 @@ class MiniGPT4(BaseModel):
         for module in self.frozen_modules:
             module.requires_grad_(False)
             module.eval()
+        for param in lora_parameters(self.llm):
+            param.requires_grad_(True)
         if not save_frozen_weights:
             self._register_state_dict_hook(_drop_frozen_parameters)
             self.register_load_state_dict_post_hook(_ignore_missing_frozen_parameters)
@@ -165,6 +175,7 @@ class MiniGPT4(BaseModel):
         self.set_frozen_feature_cache(cache_frozen_features)
         self.set_llm_gradient_checkpointing(llm_gradient_checkpointing)
         self.set_compile_generation(compile_generation)
+        self.train(self.training)  # LoRA dropout in the model's mode, not the frozen LLM's
 
     # ------------------------------------------------------------------ settings
     @property
@@ -220,12 +231,14 @@ class MiniGPT4(BaseModel):
         return {prefix + name for name, p in self.named_parameters() if not p.requires_grad}
 
     def trainable_parameter_names(self) -> set:
-        """Names of the parameters that train (the projection; the LLM too without ``freeze_llm``)."""
+        """Names of the parameters that train: the projection, the LLM's LoRA factors
+        (``llm.lora``), the whole LLM without ``freeze_llm``."""
         return {name for name, p in self.named_parameters() if p.requires_grad}
 
     @property
     def num_image_tokens(self) -> int:
-        """LLM tokens per image: 32 with the Q-Former, 64 for the token-merge head at 224 px."""
+        """LLM tokens per image: 32 with the Q-Former; for the token-merge head, 64 at 224 px
+        and 256 at 448 px (MiniGPT-v2)."""
         if self.neck is not None:
             tokens = self.neck.num_query_tokens
         else:
@@ -254,10 +267,14 @@ class MiniGPT4(BaseModel):
             super().init_weights()
 
     def train(self, mode: bool = True):
-        """Frozen parts stay in eval mode (MiniGPT-4 never enables their dropout)."""
+        """Frozen parts stay in eval mode (MiniGPT-4 never enables their dropout);
+        LoRA dropout follows ``mode`` (officially the whole LoRA-wrapped LLM is
+        in train mode, and LLaMA has no dropout of its own)."""
         super().train(mode)
         for module in self.frozen_modules:
             module.eval()
+        for dropout in lora_dropouts(self.llm):
+            dropout.train(mode)
         if self.llm_gradient_checkpointing:
             # transformers checkpoints a layer only when its own `training` flag is
             # set; the flag is set on the layer alone so no dropout below it turns on.
@@ -265,6 +282,23 @@ class MiniGPT4(BaseModel):
                 if getattr(layer, 'gradient_checkpointing', False):
                     layer.training = mode
         return self
+
+    def merge_lora(self) -> int:
+        """Fold the LLM's LoRA into its weights for inference (see
+        :func:`~.language_models.lora.merge_lora`): outputs stay the same, the
+        LLM becomes a plain transformers model, and from then on only the
+        projection trains and is saved.
+
+        Returns:
+            int: The number of layers merged.
+
+        Raises:
+            ValueError: If the LLM has no LoRA (``model.llm.lora`` unset).
+        """
+        merged = merge_lora(self.llm)
+        if not merged:
+            raise ValueError('MiniGPT4.merge_lora: the LLM has no LoRA (model.llm.lora is unset).')
+        return merged
 
     def forward(self, images: torch.Tensor, data_samples: Optional[List[DataSample]] = None,
                 mode: str = 'loss'):
@@ -302,7 +336,7 @@ class MiniGPT4(BaseModel):
                              data_samples: Optional[List[DataSample]] = None) -> torch.Tensor:
         """images (B, 3, H, W) -> image_tokens (B, T, llm_hidden) in the LLM's dtype.
 
-        T is 32 with the Q-Former, 64 for the token-merge head at 224 px. With
+        T is 32 with the Q-Former, 64 (224 px) or 256 (448 px) for the token-merge head. With
         ``cache_frozen_features`` and ``data_samples``, cached images skip the
         frozen encoder.
         """
@@ -436,8 +470,9 @@ class MiniGPT4(BaseModel):
 
     # ------------------------------------------------------------------ predict
     def prediction_prompt(self, sample: DataSample) -> str:
-        """The sample's ``prompt``, else the template around its question (through
-        ``vqa_instruction``), its instruction, or the caption instruction.
+        """The sample's ``prompt``, else the template's prediction prompt around its
+        question (through ``vqa_instruction``), its instruction, or the caption
+        instruction.
 
         Raises:
             ValueError: For an empty question, or a question to a template
@@ -452,7 +487,7 @@ class MiniGPT4(BaseModel):
             instruction = self.vqa_instruction.format(check_question(sample.question))
         else:
             instruction = sample.get('instruction', self.caption_instruction)
-        return build_instruction_prompt(self.template, instruction)
+        return build_prediction_prompt(self.template, instruction)
 
     def generation_settings(self, overrides: Optional[dict] = None,
                             source: str = 'generation settings') -> dict:

@@ -52,10 +52,13 @@ def check_weights_fit(state_dict: Mapping, expected_shapes: Mapping[str, torch.S
         state_dict (Mapping): Key -> tensor, about to be loaded.
         expected_shapes (Mapping): Every key the model has -> its shape.
         required_keys (Iterable[str]): Keys that must be present (e.g. the
-            trainable projection).
+            trainable projection and LoRA factors).
         frozen_parameters (Iterable[str]): Frozen parameter names; a part
-            (``vision_encoder``, ``neck``, ...) that the state dict holds any
-            of must be held whole.
+            (``vision_encoder``, ``neck``, ``llm``, ...) whose frozen
+            parameters the state dict holds any of must be held whole.
+            Trainable tensors inside a frozen part (the LLM's LoRA factors)
+            do not make it held: a checkpoint of the projection and the LoRA
+            fits without the frozen LLM.
         source (str): The file (or 'the state dict'), for messages.
 
     Raises:
@@ -89,11 +92,13 @@ def check_weights_fit(state_dict: Mapping, expected_shapes: Mapping[str, torch.S
 
 def missing_keys(state_dict: Mapping, required_keys: Iterable[str],
                  frozen_parameters: Iterable[str]) -> List[str]:
-    """Required keys, and frozen parameters of every part the state dict touches, it lacks."""
+    """Required keys, and frozen parameters of every part the state dict holds
+    frozen parameters of, it lacks."""
     by_part: Dict[str, List[str]] = defaultdict(list)
     for key in frozen_parameters:
         by_part[part_of(key)].append(key)
-    touched = {part_of(key) for key in state_dict}
+    frozen = {key for keys in by_part.values() for key in keys}
+    touched = {part_of(key) for key in state_dict if key in frozen}
     needed = set(required_keys)
     for part in touched:
         needed.update(by_part.get(part, ()))

@@ -14,7 +14,8 @@ VICUNA_7B = dict(model_type='llama', vocab_size=32001, hidden_size=4096, interme
 
 def build_on_meta(base: str, llm_config: dict):
     cfg = Config.fromfile(f'{REPO_ROOT}/configs/minigpt4/_base_/models/{base}.py')
-    cfg.model.llm = dict(type='HFCausalLM', config=llm_config, dtype='float16')
+    cfg.model.llm.pop('name_or_path')  # the config's other LLM settings (LoRA) stay
+    cfg.model.llm.update(config=llm_config, dtype='float16')
     cfg.model.tokenizer = Config.fromfile(TINY_MODEL_CONFIG).model.tokenizer
     cfg.model.save_frozen_weights = True
     with torch.device('meta'):
@@ -112,3 +113,57 @@ def test_vicuna_13b_and_llama2_variants():
     assert llama2.template.name == 'llama2'
     trainable = [n for n, p in llama2.named_parameters() if p.requires_grad]
     assert trainable == ['head.proj.weight', 'head.proj.bias']
+
+
+def official_minigptv2_lora_keys():
+    """Our names of the 128 LoRA tensors of ``minigptv2_checkpoint.pth`` (reference §3.2:
+    ``llama_model.base_model.model.model.layers.{i}.self_attn.{q,v}_proj.lora_{A,B}.weight``)
+    -> the official shapes."""
+    shapes = {}
+    for i in range(32):
+        for proj in ('q_proj', 'v_proj'):
+            p = f'llm.model.layers.{i}.self_attn.{proj}.'
+            shapes[p + 'lora_A.default.weight'] = (64, 4096)
+            shapes[p + 'lora_B.default.weight'] = (4096, 64)
+    return shapes
+
+
+@pytest.fixture(scope='module')
+def minigptv2():
+    return build_on_meta('minigptv2_llama2-chat-7b', dict(VICUNA_7B, vocab_size=32000))
+
+
+def test_minigptv2_vit_at_448_and_projection_shapes(minigptv2):
+    assert minigptv2.neck is None
+    assert shapes_under(minigptv2, 'vision_encoder.') == official_vit_shapes(tokens=1025)
+    assert shapes_under(minigptv2, 'ln_vision.') == {'weight': (1408, ), 'bias': (1408, )}
+    assert shapes_under(minigptv2, 'head.') == {'proj.weight': (4096, 5632), 'proj.bias': (4096, )}
+    assert minigptv2.num_image_tokens == 256
+    assert (minigptv2.template.name, minigptv2.max_txt_len) == ('minigptv2', 1024)
+
+
+def test_minigptv2_llm_has_128_lora_tensors_with_official_shapes_and_scaling(minigptv2):
+    llm_shapes = shapes_under(minigptv2, 'llm.')
+    lora = {'llm.' + k: v for k, v in llm_shapes.items() if '.lora_' in k}
+    assert lora == official_minigptv2_lora_keys()
+    assert len(lora) == 128
+    # The frozen base weights keep their Llama-2 shapes under peft's base_layer.
+    for i in (0, 31):
+        for proj in ('q', 'k', 'v', 'o'):
+            base = 'base_layer.' if proj in 'qv' else ''
+            key = f'model.layers.{i}.self_attn.{proj}_proj.{base}weight'
+            assert llm_shapes[key] == (4096, 4096)
+    assert llm_shapes['model.embed_tokens.weight'] == (32000, 4096)
+    assert llm_shapes['lm_head.weight'] == (32000, 4096)
+    q_proj = minigptv2.llm.model.layers[0].self_attn.q_proj
+    assert q_proj.scaling == {'default': 0.25}  # alpha 16 / r 64
+    assert q_proj.lora_dropout['default'].p == 0.05
+    # fp32 factors on the fp16 LLM, as peft 0.2.0 built them.
+    assert (q_proj.lora_A['default'].weight.dtype, q_proj.base_layer.weight.dtype) == (
+        torch.float32, torch.float16)
+
+
+def test_minigptv2_trains_the_projection_and_lora_only(minigptv2):
+    trainable = {n for n, p in minigptv2.named_parameters() if p.requires_grad}
+    assert trainable == {'head.proj.weight', 'head.proj.bias', *official_minigptv2_lora_keys()}
+    assert minigptv2.trainable_parameter_names() == trainable

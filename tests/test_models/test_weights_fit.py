@@ -13,7 +13,8 @@ from mmengine.runner import load_checkpoint
 from mmpretrain.apis import get_model
 from mmpretrain.registry import MODELS
 
-from conftest import REPO_ROOT, TINY_MODEL_CONFIG, build_tiny_model, load_script
+from conftest import (REPO_ROOT, TINY_MODEL_CONFIG, TINY_V2_MODEL_CONFIG, build_tiny_model,
+                      load_script)
 
 from mmpretrain_minigpt4.apis import Chat
 from mmpretrain_minigpt4.models.weights_fit import WeightsMismatchError
@@ -129,3 +130,42 @@ def test_a_part_of_a_frozen_module_is_refused(tmp_path):
 def test_a_state_dict_without_a_file_is_named_as_such():
     with pytest.raises(WeightsMismatchError, match="The state dict has keys .*'bogus'"):
         build_tiny_model().load_state_dict({'bogus': torch.zeros(1)}, strict=False)
+
+
+def test_a_projection_and_lora_checkpoint_fits_without_the_frozen_llm(tmp_path):
+    """MiniGPT-v2: the LoRA factors live inside the frozen LLM but are trainable;
+    they are required, and they do not make the frozen LLM required."""
+    trained = build_tiny_model(seed=5, config=TINY_V2_MODEL_CONFIG).state_dict()
+    assert sum('.lora_' in key for key in trained) == 8
+    model = build_tiny_model(config=TINY_V2_MODEL_CONFIG)
+    load_checkpoint(model, save(tmp_path, 'v2.pth', dict(state_dict=trained)), map_location='cpu')
+    torch.testing.assert_close(model.llm.model.layers[1].self_attn.v_proj.lora_A.default.weight,
+                               trained['llm.model.layers.1.self_attn.v_proj.lora_A.default.weight'])
+    no_lora = {k: v for k, v in trained.items() if '.lora_' not in k}
+    first_lora = 'llm.model.layers.0.self_attn.q_proj.lora_A.default.weight'
+    with pytest.raises(WeightsMismatchError, match=rf"no_lora.pth lacks '{first_lora}'.*\(8 keys"):
+        load_checkpoint(model, save(tmp_path, 'no_lora.pth', dict(state_dict=no_lora)),
+                        map_location='cpu')
+    # A frozen base weight makes the LLM held: then all of it must be.
+    base = 'llm.model.layers.0.self_attn.q_proj.base_layer.weight'
+    partly = {**trained, base: torch.zeros(64, 64)}
+    with pytest.raises(WeightsMismatchError, match=r"partly.pth lacks 'llm\.lm_head\.weight'"):
+        load_checkpoint(model, save(tmp_path, 'partly.pth', dict(state_dict=partly)),
+                        map_location='cpu')
+    whole = build_tiny_model(seed=6, config=TINY_V2_MODEL_CONFIG, save_frozen_weights=True)
+    load_checkpoint(model, save(tmp_path, 'whole.pth', dict(state_dict=whole.state_dict())),
+                    map_location='cpu')
+    assert torch.equal(model.llm.model.layers[0].self_attn.q_proj.base_layer.weight,
+                       whole.llm.model.layers[0].self_attn.q_proj.base_layer.weight)
+
+
+def test_lora_checks_shapes_and_values_like_any_weight(tmp_path):
+    trained = build_tiny_model(config=TINY_V2_MODEL_CONFIG).state_dict()
+    key = 'llm.model.layers.0.self_attn.v_proj.lora_B.default.weight'
+    model = build_tiny_model(config=TINY_V2_MODEL_CONFIG)
+    for name, value, message in [
+            ('rank8.pth', torch.zeros(64, 8), rf"'{key}' is \(64, 8\) in the file, \(64, 4\)"),
+            ('nan.pth', torch.full((64, 4), float('nan')), f"NaN or infinite values in '{key}'")]:
+        path = save(tmp_path, name, dict(state_dict={**trained, key: value}))
+        with pytest.raises(WeightsMismatchError, match=f'{name} .*{message}'):
+            load_checkpoint(model, path, map_location='cpu')

@@ -1,4 +1,5 @@
-"""Build the frozen LLM: any transformers causal LM, from a local directory or a config."""
+"""Build the frozen LLM: any transformers causal LM, from a local directory or a config,
+optionally with LoRA (MiniGPT-v2)."""
 import os.path as osp
 from typing import Optional
 
@@ -7,6 +8,8 @@ import transformers
 from mmpretrain.registry import MODELS
 from packaging.version import Version
 from transformers import AutoConfig, AutoModelForCausalLM, PreTrainedModel
+
+from .lora import LORA_SETTINGS, add_lora
 
 # transformers 4.56 renamed ``torch_dtype`` to ``dtype``.
 _DTYPE_KWARG = 'dtype' if Version(transformers.__version__) >= Version('4.56') else 'torch_dtype'
@@ -17,6 +20,7 @@ def build_hf_causal_lm(name_or_path: Optional[str] = None,
                        config: Optional[dict] = None,
                        dtype: str = 'float16',
                        attn_implementation: str = 'sdpa',
+                       lora: Optional[dict] = None,
                        **from_pretrained_kwargs) -> PreTrainedModel:
     """A transformers causal LM (Vicuna, Llama-2, ...), never downloaded.
 
@@ -28,16 +32,39 @@ def build_hf_causal_lm(name_or_path: Optional[str] = None,
         dtype (str): Parameter dtype, e.g. ``'float16'`` (official),
             ``'bfloat16'``, ``'float32'``. Defaults to 'float16'.
         attn_implementation (str): Defaults to 'sdpa'.
+        lora (dict, optional): LoRA added after the weights are loaded, with
+            keys ``r``, ``alpha``, ``dropout`` and ``target_modules`` (see
+            :func:`~.lora.add_lora`, which documents the parameter names),
+            e.g. MiniGPT-v2's ``dict(r=64, alpha=16, dropout=0.05,
+            target_modules=['q_proj', 'v_proj'])``. Defaults to None (no LoRA).
         **from_pretrained_kwargs: Passed to ``from_pretrained`` (e.g.
             ``quantization_config``).
 
     Raises:
         FileNotFoundError: If ``name_or_path`` is not a local directory.
+        ValueError: For bad ``lora`` settings.
     """
     if (name_or_path is None) == (config is None):
         raise ValueError('Set exactly one of `model.llm.name_or_path` (a local model '
                          'directory) and `model.llm.config`.')
-    torch_dtype = getattr(torch, dtype)
+    if lora is not None and (not isinstance(lora, dict) or set(lora) - set(LORA_SETTINGS)):
+        raise ValueError(f'model.llm.lora must be a dict with keys among {list(LORA_SETTINGS)}, '
+                         f'got {lora!r}.')
+    llm = _load_llm(name_or_path, config, getattr(torch, dtype), attn_implementation,
+                    from_pretrained_kwargs)
+    if lora is not None:
+        add_lora(llm, **lora)
+    # The weights are complete here (loaded or initialised). MMEngine's
+    # BaseModule.init_weights, which the Runner calls, would otherwise run
+    # transformers' init_weights, which re-draws modules it did not build
+    # itself: the LoRA factors (B would no longer start at zero).
+    llm.is_init = True
+    return llm
+
+
+def _load_llm(name_or_path: Optional[str], config: Optional[dict], torch_dtype: torch.dtype,
+              attn_implementation: str, from_pretrained_kwargs: dict) -> PreTrainedModel:
+    """The LLM from its directory or, randomly initialised, from its config."""
     if config is not None:
         config = dict(config)
         hf_config = AutoConfig.for_model(config.pop('model_type'), **config)
