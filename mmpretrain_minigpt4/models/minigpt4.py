@@ -9,7 +9,8 @@ import torch.nn.functional as F
 from mmengine.model import BaseModel
 from mmpretrain.registry import MODELS, TOKENIZER
 from mmpretrain.structures import DataSample
-from transformers import CompileConfig, GenerationConfig, StoppingCriteriaList
+from transformers import (CompileConfig, GenerationConfig, LogitsProcessorList,
+                          RepetitionPenaltyLogitsProcessor, StoppingCriteriaList)
 from transformers.generation.streamers import BaseStreamer
 
 from ..conversation import (build_instruction_prompt, build_prediction_prompt,
@@ -545,6 +546,7 @@ class MiniGPT4(BaseModel):
         if self.compile_generation:
             generation_cfg.update(cache_implementation='static',
                                   compile_config=compiled_decoding_config(self.compile_generation))
+        logits_processor = repetition_penalty_processor(generation_cfg)
         config = GenerationConfig(
             **generation_cfg,
             bos_token_id=tokenizer.bos_id,
@@ -556,6 +558,7 @@ class MiniGPT4(BaseModel):
             inputs_embeds=embeds,
             attention_mask=attention_mask,
             generation_config=config,
+            logits_processor=logits_processor,
             stopping_criteria=stopping,
             streamer=streamer)
         return [strip_generated_text(tokenizer.decode(ids), self.template) for ids in output_ids]
@@ -578,6 +581,22 @@ class MiniGPT4(BaseModel):
             else:
                 sample.pred_caption = text
         return data_samples
+
+
+def repetition_penalty_processor(generation_cfg: dict) -> LogitsProcessorList:
+    """Take ``repetition_penalty`` out of ``generation_cfg`` (in place) into a processor
+    that penalises every generated token of each row, as transformers 4 (and the
+    official code) do when generating from embeddings.
+
+    transformers 5 builds its own with ``prompt_ignore_length`` set to each
+    row's left padding; from embeddings, the token history holds only generated
+    tokens, so a padded row would go unpenalised for its first
+    padding-length tokens and a batch would answer otherwise than one by one.
+    """
+    penalty = generation_cfg.pop('repetition_penalty', 1.0)
+    if penalty == 1.0:
+        return LogitsProcessorList()
+    return LogitsProcessorList([RepetitionPenaltyLogitsProcessor(penalty)])
 
 
 def compiled_decoding_config(compile_generation: Union[bool, dict]) -> CompileConfig:

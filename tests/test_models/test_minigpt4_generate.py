@@ -23,6 +23,22 @@ def test_batched_greedy_equals_one_by_one(tiny_model):
     assert all(isinstance(t, str) and t for t in batched)
 
 
+@pytest.mark.parametrize('penalty', [1.05, 1.5])
+def test_repetition_penalty_batched_equals_one_by_one(tiny_model, penalty):
+    """transformers 5 exempts each row's first padding-length tokens from its own
+    penalty; the plugin's processor penalises every generated token of every row
+    (as transformers 4 and the official code)."""
+    torch.manual_seed(1)
+    image_tokens = tiny_model.extract_image_tokens(torch.randn(3, 3, 224, 224))
+    settings = dict(max_new_tokens=24, repetition_penalty=penalty)
+    batched = tiny_model.generate(image_tokens, PROMPTS, **settings)
+    single = [tiny_model.generate(image_tokens[i:i + 1], [p], **settings)[0]
+              for i, p in enumerate(PROMPTS)]
+    assert batched == single
+    if penalty == 1.5:  # the penalty is applied: a random model repeats itself without it
+        assert batched != tiny_model.generate(image_tokens, PROMPTS, max_new_tokens=24)
+
+
 def test_predict_fills_caption_or_answer(tiny_model):
     samples = tiny_model.predict(torch.randn(2, 3, 224, 224),
                                  [DataSample(), DataSample(question='What is it?')])
