@@ -77,6 +77,6 @@ setup(
         # The tiny configs' tokenizer (the quick start's only extra need).
         'tiny': ['wordllama'],
         'demo': ['gradio>=6'],
-        'serve': ['fastapi', 'uvicorn'],
+        'serve': ['fastapi', 'uvicorn', 'httpx'],
     },
 )

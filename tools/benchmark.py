@@ -13,11 +13,16 @@ batch-1 decode tokens/s, batched images/s); VQA on questions of different
 lengths (ours batched, checked equal to one-by-one; the peer one by one).
 The measuring is ``mmpretrain_minigpt4.benchmarking``; this is its command line.
 
+``--serving`` measures the OpenAI-compatible server (``tools/serve.py``) instead:
+requests/s and p50/p95 latency at ``--serving-clients`` concurrent clients, for
+each ``--serving-batch-sizes`` (dynamic batching, and batch size 1).
+
 Example::
 
     python tools/benchmark.py configs/minigpt4/speed/minigpt4_small.py
     python tools/benchmark.py configs/minigpt4/speed/minigpt4_vicuna-7b.py \
         --device cuda --dtype bfloat16
+    python tools/benchmark.py configs/minigpt4/speed/minigpt4_small.py --serving
 """
 import argparse
 import os.path as osp
@@ -30,6 +35,8 @@ from mmengine.config import Config
 from mmpretrain_minigpt4.benchmarking.benchmark import (DEFAULT_SIZES, MEASUREMENTS,
                                                         run_benchmark, workload_sizes)
 from mmpretrain_minigpt4.benchmarking.report import format_summary, format_table, write_report
+from mmpretrain_minigpt4.benchmarking.serving import (SERVING_SIZES, format_serving_table,
+                                                      run_serving_benchmark)
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -52,11 +59,44 @@ def parse_args(argv=None):
     for key, value in DEFAULT_SIZES.items():
         parser.add_argument('--' + key.replace('_', '-'), type=int,
                             help=f'(default {value} or the config\'s `benchmark.{key}`)')
+    serving = parser.add_argument_group('serving (--serving)')
+    serving.add_argument('--serving', action='store_true',
+                         help='measure tools/serve.py on CONFIG instead (random weights, '
+                         'greedy): requests/s and p50/p95 latency')
+    serving.add_argument('--serving-clients', type=int, nargs='+',
+                         default=list(SERVING_SIZES['clients']), help='concurrent clients')
+    serving.add_argument('--serving-batch-sizes', type=int, nargs='+',
+                         default=list(SERVING_SIZES['batch_sizes']),
+                         help="servers' --max-batch-size (1: no batching)")
+    for key in ('requests', 'new_tokens', 'images'):
+        serving.add_argument(f'--serving-{key.replace("_", "-")}', type=int,
+                             default=SERVING_SIZES[key],
+                             help=f'(default {SERVING_SIZES[key]})')
+    serving.add_argument('--serving-batch-wait-ms', type=float,
+                         default=SERVING_SIZES['batch_wait_ms'],
+                         help=f'(default {SERVING_SIZES["batch_wait_ms"]:g})')
     return parser.parse_args(argv)
+
+
+def serving_main(args) -> dict:
+    """``--serving``: the server's requests/s and latency (``benchmarking.serving``)."""
+    report = run_serving_benchmark(
+        args.config, args.device, clients=args.serving_clients,
+        batch_sizes=args.serving_batch_sizes, requests=args.serving_requests,
+        new_tokens=args.serving_new_tokens, images=args.serving_images,
+        batch_wait_ms=args.serving_batch_wait_ms)
+    out = args.out or osp.join('work_dirs', 'benchmark',
+                               osp.splitext(osp.basename(args.config))[0] + '_serving.json')
+    write_report(report, out)
+    print(format_serving_table(report))
+    print(f'\ntotal {report["total_s"]:.0f} s; JSON: {out}')
+    return report
 
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    if args.serving:
+        return serving_main(args)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)

@@ -15,6 +15,8 @@ import itertools
 import sys
 from typing import Callable, Iterable, Iterator, Optional, Sequence
 
+import torch
+
 import mmpretrain_minigpt4  # noqa: F401  (before mmpretrain: compat fixes, model names)
 from mmpretrain_minigpt4.apis import Chat
 
@@ -28,6 +30,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                          "model's $MINIGPT4_*_CKPT file)")
     weights.add_argument('--random-weights', action='store_true',
                          help='no checkpoint (tests, tiny model)')
+    parser.add_argument('--seed', type=int,
+                        help='seed torch before the model is built (--random-weights builds the '
+                        'same weights for the same seed)')
     parser.add_argument('--llm', help="LLM directory (default: the model's $MINIGPT4_* "
                         'directory)')
     parser.add_argument('--device', help='e.g. cuda:0 (default: CPU)')
@@ -49,6 +54,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def build_chat(args: argparse.Namespace) -> Chat:
     """The Chat that the command line describes."""
+    if args.seed is not None:
+        torch.manual_seed(args.seed)
     pretrained = False if args.random_weights else (args.checkpoint or True)
     model_overrides = {'llm': dict(name_or_path=args.llm)} if args.llm else {}
     generation_cfg = dict(max_new_tokens=args.max_new_tokens, temperature=args.temperature,

@@ -20,7 +20,6 @@ import os.path as osp
 from functools import partial
 from typing import Iterator, List, Optional, Sequence, Tuple
 
-import torch
 from chat import add_model_arguments, build_chat  # tools/chat.py
 
 from mmpretrain_minigpt4.apis import Chat
@@ -177,9 +176,6 @@ def build_demo(chat: Chat):
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Local MiniGPT-4 chat demo in the browser.')
     add_model_arguments(parser)
-    parser.add_argument('--seed', type=int,
-                        help='seed torch before the model is built (the same '
-                        '--random-weights model in every run)')
     parser.add_argument('--host', default='127.0.0.1')
     parser.add_argument('--port', type=int, default=7860)
     return parser.parse_args(argv)
@@ -187,8 +183,6 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
-    if args.seed is not None:
-        torch.manual_seed(args.seed)
     demo = build_demo(build_chat(args))
     # One generation at a time: every session's Chat shares the model.
     demo.queue(default_concurrency_limit=1).launch(

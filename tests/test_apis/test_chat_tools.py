@@ -207,7 +207,7 @@ def test_demo_listens_locally_without_share_link(tools, monkeypatch):
             launched['launch'] = kwargs
 
     def build_chat(args):
-        launched['seed'] = torch.initial_seed()
+        launched['seed'] = args.seed
         return args.model
 
     demo = tools[1]
@@ -216,6 +216,15 @@ def test_demo_listens_locally_without_share_link(tools, monkeypatch):
     demo.main(['minigpt-4_tiny_caption', '--seed', '3'])
     assert launched == {'seed': 3, 'queue': dict(default_concurrency_limit=1),
                         'launch': dict(server_name='127.0.0.1', server_port=7860, share=False)}
+
+
+def test_seed_gives_the_same_random_weights(tools):
+    chat_tool = tools[0]
+    args = chat_tool.parse_args(['configs/minigpt4/minigpt-4_tiny_caption.py', 'photo.jpg',
+                                 '--random-weights', '--seed', '5', '--device', 'cpu'])
+    first, second = chat_tool.build_chat(args), chat_tool.build_chat(args)
+    assert torch.initial_seed() == 5
+    assert torch.equal(first.model.head.proj.weight, second.model.head.proj.weight)
 
 
 def test_a_failed_turn_is_one_line_and_the_chat_goes_on(chat, tools, tmp_path, monkeypatch):
