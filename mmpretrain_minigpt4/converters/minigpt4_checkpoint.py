@@ -1,12 +1,14 @@
 """Assemble one plugin checkpoint from the official files, verified against the configured model."""
 import contextlib
 import copy
+import os.path as osp
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 import torch
 from mmpretrain.registry import MODELS
+from tqdm import tqdm
 
 from ..models.weights_fit import has_non_finite_values
 from .blip2_qformer import convert_blip2_qformer
@@ -203,16 +205,25 @@ def convert_minigpt4_checkpoint(model_cfg: dict,
     expected = {key: tensor.shape for key, tensor in model.state_dict().items()
                 if not key.startswith(LLM_PREFIX)}
     report = ConversionReport(not_converted=[LLM_PREFIX])
+    # Reading the official files (GBs each) is the long part: one step per file, then the check.
+    steps = tqdm(total=2 + (model.neck is not None) + (minigpt4 is not None), unit='step',
+                 desc='Converting')
+
+    def read(path: str, setting: str) -> Dict[str, torch.Tensor]:
+        steps.set_postfix_str(f'reading {setting} {osp.basename(path)}')
+        state_dict = load_source_state_dict(path, setting)
+        steps.update(1)
+        return state_dict
 
     vision_encoder = model.vision_encoder
     weights = convert_vision_encoder(
-        load_source_state_dict(eva_vit, '--eva-vit'), eva_vit,
+        read(eva_vit, '--eva-vit'), eva_vit,
         num_layers=len(vision_encoder.blocks), num_patches=vision_encoder.patch_embed.num_patches)
     if model.neck is not None:
         if blip2 is None:
             raise ConversionError('The config has a Q-Former (model.neck): pass its weights '
                                   '(blip2_pretrained_flant5xxl.pth) with --blip2.')
-        weights.update(convert_qformer(load_source_state_dict(blip2, '--blip2'), blip2))
+        weights.update(convert_qformer(read(blip2, '--blip2'), blip2))
     else:
         if blip2 is not None:
             raise ConversionError(
@@ -222,14 +233,17 @@ def convert_minigpt4_checkpoint(model_cfg: dict,
         report.defaulted = add_default_ln_vision(weights, expected)
     if minigpt4 is not None:
         weights.update(convert_minigpt4_projection(
-            load_source_state_dict(minigpt4, '--minigpt4'), minigpt4, lora_merged))
+            read(minigpt4, '--minigpt4'), minigpt4, lora_merged))
     else:
         report.not_converted.append(PROJECTION_PREFIX)
         expected = {key: shape for key, shape in expected.items()
                     if not key.startswith(PROJECTION_PREFIX)}
 
+    steps.set_postfix_str('checking against the model')
     check_weights(weights, expected)
     load_strictly(model, weights.tensors, report.not_converted)
+    steps.update(1)
+    steps.close()
 
     state_dict = weights.tensors
     if dtype != 'keep':

@@ -36,6 +36,8 @@ def test_cli_writes_the_verified_checkpoint_and_reports_dropped_keys(tmp_path):
     assert f"dropped from {official_files['eva_vit']}: blocks.2.norm1.weight" in result.stdout
     assert "t5_proj.weight, t5_proj.bias: BLIP-2's projection into FlanT5" in result.stdout
     assert f'saved 79 tensors to {out}' in result.stdout
+    # The progress bar: a step per file read, then the check against the model.
+    assert 'Converting: 100%' in result.stderr and '4/4' in result.stderr
     assert os.listdir(osp.dirname(out)) == ['minigpt-4_tiny.pth']  # no partial file left
 
     saved = torch.load(out, weights_only=True)
