@@ -11,7 +11,8 @@ from .minigpt4_checkpoint import (ConversionReport, build_image_side_model, chec
                                   convert_minigpt4_checkpoint, convert_qformer,
                                   convert_vision_encoder)
 from .minigpt4_projection import convert_minigpt4_projection
-from .minigptv2_lora import LoRAUpdate, lora_updates, merge_lora_into_llm
+from .minigptv2_lora import (LoRAUpdate, convert_minigptv2_lora, lora_updates,
+                             merge_lora_into_llm)
 from .mmpretrain_checkpoints import convert_mmpretrain_eva_vit, convert_mmpretrain_qformer
 from .source_checkpoint import load_source_state_dict
 
@@ -21,5 +22,5 @@ __all__ = [
     'convert_blip2_qformer', 'convert_minigpt4_projection', 'convert_mmpretrain_eva_vit',
     'convert_mmpretrain_qformer', 'convert_vision_encoder', 'convert_qformer',
     'build_image_side_model', 'check_weights', 'ConversionReport', 'convert_minigpt4_checkpoint',
-    'LoRAUpdate', 'lora_updates', 'merge_lora_into_llm'
+    'LoRAUpdate', 'lora_updates', 'merge_lora_into_llm', 'convert_minigptv2_lora'
 ]

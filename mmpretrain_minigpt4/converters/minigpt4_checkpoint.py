@@ -9,12 +9,13 @@ from typing import Dict, List, Optional, Tuple
 import torch
 from mmpretrain.registry import MODELS
 from tqdm import tqdm
+from transformers import AutoConfig
 
 from ..models.weights_fit import has_non_finite_values
 from .blip2_qformer import convert_blip2_qformer
 from .converted_weights import ConversionError, ConvertedWeights, DroppedKey, KeyOrigin
 from .eva_vit import EVA_VIT_MARKER, convert_eva_vit
-from .minigpt4_projection import convert_minigpt4_projection
+from .minigpt4_projection import LORA_MODES, convert_minigpt4_projection
 from .mmpretrain_checkpoints import (BEIT_VIT_MARKER, MMPRETRAIN_QFORMER_ROOT,
                                      convert_mmpretrain_eva_vit, convert_mmpretrain_qformer)
 from .source_checkpoint import load_source_state_dict
@@ -74,21 +75,38 @@ def _no_tokenizer():
     return None
 
 
-def build_image_side_model(model_cfg: dict) -> torch.nn.Module:
+def llm_architecture(llm_cfg: dict) -> dict:
+    """The configured LLM's ``config`` dict; for a directory, read from its ``config.json`` only."""
+    if llm_cfg.get('config') is not None:
+        return dict(llm_cfg['config'])
+    path = osp.expanduser(llm_cfg['name_or_path'])
+    if not osp.isfile(osp.join(path, 'config.json')):
+        raise ConversionError(
+            f'The LoRA to keep is checked against the LLM\'s layers: model.llm.name_or_path '
+            f'{llm_cfg["name_or_path"]!r} has no config.json (only that file is read).')
+    return AutoConfig.from_pretrained(path, local_files_only=True).to_dict()
+
+
+def build_image_side_model(model_cfg: dict, with_lora: bool = False) -> torch.nn.Module:
     """The configured ``MiniGPT4`` on the meta device, with a one-layer stand-in LLM.
 
     Nothing is allocated and no LLM file is read, so a 7B / 13B config builds
     in a second; every non-LLM module is exactly the configured one. Frozen
     weights are kept in its state dict so that none can go missing unseen.
+    ``with_lora``: the LLM is the configured architecture with its
+    ``llm.lora`` instead (still on the meta device; a directory's
+    ``config.json`` is read), so its LoRA keys are the ones to load.
     """
     model_cfg = copy.deepcopy(dict(model_cfg))
-    model_cfg.update(
-        llm=dict(type='HFCausalLM', dtype='float32',
-                 config=dict(model_type='llama', vocab_size=8, hidden_size=8,
-                             intermediate_size=8, num_hidden_layers=1,
-                             num_attention_heads=1, num_key_value_heads=1)),
-        tokenizer=dict(type=_no_tokenizer),
-        save_frozen_weights=True)
+    if with_lora:
+        llm = dict(type='HFCausalLM', dtype='float32',
+                   config=llm_architecture(model_cfg['llm']), lora=model_cfg['llm']['lora'])
+    else:
+        llm = dict(type='HFCausalLM', dtype='float32',
+                   config=dict(model_type='llama', vocab_size=8, hidden_size=8,
+                               intermediate_size=8, num_hidden_layers=1,
+                               num_attention_heads=1, num_key_value_heads=1))
+    model_cfg.update(llm=llm, tokenizer=dict(type=_no_tokenizer), save_frozen_weights=True)
     with torch.device('meta'):
         return MODELS.build(model_cfg)
 
@@ -169,12 +187,13 @@ def convert_minigpt4_checkpoint(model_cfg: dict,
                                 minigpt4: Optional[str] = None,
                                 img_size: Optional[int] = None,
                                 dtype: str = 'keep',
-                                lora_merged: bool = False) -> Tuple[dict, ConversionReport]:
+                                lora: Optional[str] = None) -> Tuple[dict, ConversionReport]:
     """One checkpoint of every non-LLM weight of the configured MiniGPT-4.
 
     Each file may also be mmpretrain's converted counterpart (recognised by its
     key names). The result is checked against the model built from
-    ``model_cfg``: every non-LLM key present with its shape, nothing extra.
+    ``model_cfg``: every non-LLM key present with its shape, nothing extra
+    (and with ``lora='keep'`` every LoRA factor of ``model.llm.lora``).
 
     Args:
         model_cfg (dict): The ``model`` of a MiniGPT-4 config.
@@ -188,9 +207,11 @@ def convert_minigpt4_checkpoint(model_cfg: dict,
             ``vision_encoder.img_size``; ``pos_embed`` is interpolated to it.
         dtype (str): 'keep' the files' dtypes, or cast floating-point tensors
             to 'float32', 'float16' or 'bfloat16'. Defaults to 'keep'.
-        lora_merged (bool): ``minigpt4`` is a MiniGPT-v2 file whose LLM LoRA
-            has been merged into the LLM directory (see
-            :func:`convert_minigpt4_projection`). Defaults to False.
+        lora (str, optional): ``minigpt4`` is a MiniGPT-v2 file with LoRA of
+            the LLM: 'keep' it as the LoRA of ``model.llm.lora`` (each of its
+            factors must be in the file, nothing else; the base LLM stays a
+            directory), or it has been 'merged' into the LLM directory and is
+            dropped (see :func:`convert_minigpt4_projection`). Defaults to None.
 
     Returns:
         tuple: ``{'state_dict': ..., 'meta': ...}`` for MMEngine's
@@ -198,12 +219,23 @@ def convert_minigpt4_checkpoint(model_cfg: dict,
     """
     if dtype not in DTYPES:
         raise ValueError(f'--dtype must be one of {DTYPES}, got {dtype!r}.')
+    if lora not in (None, ) + LORA_MODES:
+        raise ValueError(f'lora must be None or one of {LORA_MODES}, got {lora!r}.')
+    keep_lora = lora == 'keep'
+    if keep_lora and model_cfg['llm'].get('lora') is None:
+        raise ConversionError('--keep-lora: the config has no model.llm.lora to hold the LoRA '
+                              '(use a MiniGPT-v2 config, or merge it and use --lora-merged).')
+    if keep_lora and minigpt4 is None:
+        raise ConversionError('--keep-lora: pass the MiniGPT-v2 checkpoint holding the LoRA '
+                              'with --minigpt4.')
     model_cfg = copy.deepcopy(dict(model_cfg))
     if img_size is not None:
         model_cfg['vision_encoder'] = dict(model_cfg['vision_encoder'], img_size=img_size)
-    model = build_image_side_model(model_cfg)
+    model = build_image_side_model(model_cfg, with_lora=keep_lora)
+    # Of the LLM, only what trains (the LoRA factors, when kept) is converted.
+    llm_trained = model.trainable_parameter_names()
     expected = {key: tensor.shape for key, tensor in model.state_dict().items()
-                if not key.startswith(LLM_PREFIX)}
+                if not key.startswith(LLM_PREFIX) or key in llm_trained}
     report = ConversionReport(not_converted=[LLM_PREFIX])
     # Reading the official files (GBs each) is the long part: one step per file, then the check.
     steps = tqdm(total=2 + (model.neck is not None) + (minigpt4 is not None), unit='step',
@@ -233,7 +265,7 @@ def convert_minigpt4_checkpoint(model_cfg: dict,
         report.defaulted = add_default_ln_vision(weights, expected)
     if minigpt4 is not None:
         weights.update(convert_minigpt4_projection(
-            read(minigpt4, '--minigpt4'), minigpt4, lora_merged))
+            read(minigpt4, '--minigpt4'), minigpt4, lora))
     else:
         report.not_converted.append(PROJECTION_PREFIX)
         expected = {key: shape for key, shape in expected.items()
@@ -244,6 +276,10 @@ def convert_minigpt4_checkpoint(model_cfg: dict,
     load_strictly(model, weights.tensors, report.not_converted)
     steps.update(1)
     steps.close()
+    if keep_lora:
+        num_lora = sum(key.startswith(LLM_PREFIX) for key in expected)
+        weights.notes.append(f'LoRA kept: all {num_lora} factors of model.llm.lora '
+                             f'{model_cfg["llm"]["lora"]} loaded from {minigpt4}')
 
     state_dict = weights.tensors
     if dtype != 'keep':
@@ -260,5 +296,6 @@ def convert_minigpt4_checkpoint(model_cfg: dict,
         sources=dict(eva_vit=eva_vit, blip2=blip2, minigpt4=minigpt4),
         img_size=vision_encoder.img_size[0],
         dtype=dtype,
+        lora=lora,
         conversion=report.to_meta())
     return dict(state_dict=state_dict, meta=meta), report

@@ -5,7 +5,9 @@ MiniGPT-v2 checkpoints hold ``llama_proj`` and, per LLM layer, LoRA factors
 (peft 0.2.0, the official pin; peft >= 0.3 writes ``lora_A.default.weight``).
 Merged, ``W' = W + alpha / r * B @ A`` gives the same outputs as the LoRA
 forward (at inference, where LoRA dropout is off), so the plugin loads the
-merged LLM as a plain Hugging Face directory.
+merged LLM as a plain Hugging Face directory. Kept, they become the plugin's
+LoRA keys ``llm.<module>.lora_{A,B}.default.weight`` (see
+:func:`convert_minigptv2_lora`).
 """
 import os
 import os.path as osp
@@ -13,18 +15,19 @@ import re
 import shutil
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import torch
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from ..safe_checkpoint_loading import load_checkpoint_file
-from .converted_weights import ConversionError
+from .converted_weights import ConversionError, ConvertedWeights, KeyOrigin
 from .output_files import atomic_output, check_output_path
 
 LORA_KEY = re.compile(r'^llama_model\.base_model\.model\.(?P<module>.+)\.lora_(?P<factor>[AB])'
                       r'(?:\.default)?\.weight$')
+PLUGIN_LORA_KEY = re.compile(r'^llm\.(?P<module>.+)\.lora_(?P<factor>[AB])\.default\.weight$')
 # MiniGPT-v2's configs: lora_r 64, lora_alpha 16.
 OFFICIAL_LORA_ALPHA = 16
 _BIN_WEIGHTS = re.compile(r'^pytorch_model.*\.bin$')
@@ -50,6 +53,69 @@ class LoRAUpdate:
         return self.scale * (self.up.float() @ self.down.float())
 
 
+def match_lora_key(key: str, source: str) -> 're.Match':
+    """The ``module`` and ``factor`` of an official LoRA key, in either peft spelling.
+
+    Raises:
+        ConversionError: For a LoRA key of another naming.
+    """
+    match = LORA_KEY.match(key)
+    if match is None:
+        raise ConversionError(
+            f'{source}: {key!r} is not a LoRA weight of the LLM in a known naming '
+            '(llama_model.base_model.model.<module>.lora_A[.default].weight).')
+    return match
+
+
+class LoRAKeyMapping:
+    """Official LoRA keys (either peft spelling) <-> the plugin's. As the provider of
+    :func:`convert_minigptv2_lora`'s weights, it names the official (peft 0.2.0) key
+    of a LoRA factor the model misses."""
+
+    def target_key(self, source_key: str, source: str) -> str:
+        match = match_lora_key(source_key, source)
+        return f'llm.{match["module"]}.lora_{match["factor"]}.default.weight'
+
+    def source_key(self, target_key: str) -> Optional[str]:
+        match = PLUGIN_LORA_KEY.match(target_key)
+        if match is None:
+            return None
+        return f'llama_model.base_model.model.{match["module"]}.lora_{match["factor"]}.weight'
+
+
+def convert_minigptv2_lora(state_dict: Dict[str, torch.Tensor], source: str) -> ConvertedWeights:
+    """The LoRA factors of a MiniGPT-v2 checkpoint under the plugin's keys, kept as LoRA.
+
+    ``llama_model.base_model.model.model.layers.{i}.self_attn.q_proj.lora_A[.default].weight``
+    -> ``llm.model.layers.{i}.self_attn.q_proj.lora_A.default.weight``.
+    Which factors the model expects, and their shapes, is checked against
+    the configured model (``model.llm.lora``) by the caller.
+
+    Args:
+        state_dict: The checkpoint's ``'model'`` tensors; keys without
+            ``.lora_`` are left to the other mappings.
+        source (str): The file, for the report and errors.
+
+    Returns:
+        ConvertedWeights: One tensor per LoRA factor of the file.
+
+    Raises:
+        ConversionError: For a LoRA key of another naming, or a file with no
+            LoRA factor at all.
+    """
+    mapping = LoRAKeyMapping()
+    weights = ConvertedWeights(providers=[(source, mapping)])
+    for key, tensor in state_dict.items():
+        if '.lora_' in key:
+            weights.add(mapping.target_key(key, source), tensor, KeyOrigin(source, key))
+    if not weights.tensors:
+        raise ConversionError(
+            f'{source} has no LoRA weights of the LLM (llama_model.base_model.model.<module>'
+            '.lora_A[.default].weight), but the LoRA is to be kept: is it a MiniGPT-v2 '
+            'checkpoint (stage 2, stage 3 or the demo\'s)?')
+    return weights
+
+
 def lora_updates(state_dict: Dict[str, torch.Tensor], source: str,
                  lora_alpha: float = OFFICIAL_LORA_ALPHA) -> Dict[str, LoRAUpdate]:
     """The LoRA pairs of a MiniGPT-v2 checkpoint, keyed by the LLM weight they update.
@@ -72,11 +138,7 @@ def lora_updates(state_dict: Dict[str, torch.Tensor], source: str,
     for key, tensor in state_dict.items():
         if '.lora_' not in key:
             continue
-        match = LORA_KEY.match(key)
-        if match is None:
-            raise ConversionError(
-                f'{source}: {key!r} is not a LoRA weight of the LLM in a known naming '
-                '(llama_model.base_model.model.<module>.lora_A[.default].weight).')
+        match = match_lora_key(key, source)
         factors[match['module']][match['factor']] = (key, tensor)
     updates = {}
     for module, pair in factors.items():

@@ -134,6 +134,22 @@ def fake_minigpt4_checkpoint(seed: int = 3, in_dims: int = TINY.qformer,
         epoch=4)
 
 
+def fake_minigptv2_model(peft_naming: str = 'peft 0.2.0', seed: int = 4, widths: Widths = TINY,
+                         layers: int = 2, rank: int = 4) -> dict:
+    """``minigptv2_checkpoint.pth['model']``: ``llama_proj`` (4 ViT tokens merged) plus LoRA on
+    every ``q_proj`` / ``v_proj``, in peft 0.2.0's spelling (``lora_A.weight``) or newer peft's
+    (``lora_A.default.weight``)."""
+    t = FakeTensors(seed, widths.device)
+    sd = fake_minigpt4_checkpoint(in_dims=4 * widths.vit, widths=widths)['model']
+    suffix = 'weight' if peft_naming == 'peft 0.2.0' else 'default.weight'
+    for i in range(layers):
+        for proj in ('q_proj', 'v_proj'):
+            module = f'llama_model.base_model.model.model.layers.{i}.self_attn.{proj}'
+            sd[f'{module}.lora_A.{suffix}'] = t(rank, widths.llm)
+            sd[f'{module}.lora_B.{suffix}'] = t(widths.llm, rank)
+    return sd
+
+
 def fake_mmpretrain_eva_vit(seed: int = 1) -> dict:
     """mmpretrain's ``minigpt-4_eva-g-p14_*.pth``: the same tensors as
     :func:`fake_eva_vit_g` (same seed) in ``BEiTViT`` names, under ``state_dict``."""

@@ -7,7 +7,7 @@ import re
 import pytest
 import torch
 from conftest import REPO_ROOT, load_script, run_python
-from fake_official_files import FakeTensors, fake_minigpt4_checkpoint, write_official_files
+from fake_official_files import fake_minigptv2_model, write_official_files
 from hand_assignment import LLAMA2_VARIANT, tiny_model_cfg
 from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
 
@@ -18,19 +18,6 @@ from mmpretrain_minigpt4.converters.output_files import UnsafeOutputError
 
 HIDDEN, LAYERS, RANK, ALPHA = 64, 2, 4, 16
 MERGE_SCRIPT = osp.join(REPO_ROOT, 'tools/model_converters/merge_minigptv2_lora.py')
-
-
-def fake_minigptv2_model(peft_naming: str = 'peft 0.2.0', seed: int = 4) -> dict:
-    """``minigptv2_checkpoint.pth['model']``: llama_proj plus LoRA on every q_proj / v_proj."""
-    t = FakeTensors(seed)
-    sd = fake_minigpt4_checkpoint(in_dims=4 * 32)['model']
-    suffix = 'weight' if peft_naming == 'peft 0.2.0' else 'default.weight'
-    for i in range(LAYERS):
-        for proj in ('q_proj', 'v_proj'):
-            module = f'llama_model.base_model.model.model.layers.{i}.self_attn.{proj}'
-            sd[f'{module}.lora_A.{suffix}'] = t(RANK, HIDDEN)
-            sd[f'{module}.lora_B.{suffix}'] = t(HIDDEN, RANK)
-    return sd
 
 
 def save_tiny_llm(directory: str, safe_serialization: bool) -> LlamaForCausalLM:
@@ -124,7 +111,7 @@ def test_checkpoint_converter_needs_the_lora_merged_first():
     with pytest.raises(ConversionError, match=r'v2.pth holds LoRA weights of the LLM .*'
                        r'merge_minigptv2_lora.py, then convert with --lora-merged'):
         convert_minigpt4_projection(sd, 'v2.pth')
-    weights = convert_minigpt4_projection(sd, 'v2.pth', lora_merged=True)
+    weights = convert_minigpt4_projection(sd, 'v2.pth', lora='merged')
     assert sorted(weights.tensors) == ['head.proj.bias', 'head.proj.weight']
     lora_dropped = [d for d in weights.dropped if '.lora_' in d.origin.key]
     assert len(lora_dropped) == 4 * LAYERS
@@ -136,7 +123,7 @@ def test_minigptv2_checkpoint_converts_for_the_token_merge_model_at_448(tmp_path
     torch.save(dict(model=fake_minigptv2_model()), v2_file)
     checkpoint, report = convert_minigpt4_checkpoint(
         tiny_model_cfg(**LLAMA2_VARIANT), eva_vit=write_official_files(tmp_path)['eva_vit'],
-        minigpt4=v2_file, img_size=448, lora_merged=True)
+        minigpt4=v2_file, img_size=448, lora='merged')
     state_dict = checkpoint['state_dict']
     assert state_dict['vision_encoder.pos_embed'].shape == (1, 1025, 32)
     assert state_dict['head.proj.weight'].shape == (64, 128)

@@ -15,6 +15,11 @@ by the same options. The LLM stays a Hugging Face directory. The result is
 verified against the non-LLM part of the model built from ``--config`` (no
 missing, unexpected or mis-shaped key); every dropped key is reported.
 
+A MiniGPT-v2 checkpoint's LoRA is kept as LoRA with ``--keep-lora`` (config
+``configs/minigpt4/_base_/models/minigptv2_llama2-chat-7b.py``, ``--img-size``
+not needed: it is 448 there), or dropped with ``--lora-merged`` after
+``merge_minigptv2_lora.py``.
+
 The checkpoint is written next to ``--out`` and renamed to it when complete;
 an existing ``--out`` is replaced only with ``--force``, and never when it is
 one of the inputs.
@@ -53,9 +58,13 @@ def parse_args(argv=None):
                         '(pos_embed is interpolated); use a config with the same size')
     parser.add_argument('--dtype', choices=DTYPES, default='keep',
                         help='dtype of floating-point tensors in the output (default: keep)')
-    parser.add_argument('--lora-merged', action='store_true',
-                        help='--minigpt4 is a MiniGPT-v2 checkpoint whose LLM LoRA has been merged '
-                        'into the LLM directory with merge_minigptv2_lora.py: drop it here')
+    lora = parser.add_mutually_exclusive_group()
+    lora.add_argument('--keep-lora', action='store_const', const='keep', dest='lora',
+                      help='--minigpt4 is a MiniGPT-v2 checkpoint: keep its LLM LoRA as the LoRA '
+                      "of the config's model.llm.lora (every factor checked against it)")
+    lora.add_argument('--lora-merged', action='store_const', const='merged', dest='lora',
+                      help='--minigpt4 is a MiniGPT-v2 checkpoint whose LLM LoRA has been merged '
+                      'into the LLM directory with merge_minigptv2_lora.py: drop it here')
     return parser.parse_args(argv)
 
 
@@ -68,7 +77,7 @@ def main(argv=None) -> None:
         cfg = Config.fromfile(args.config)
         checkpoint, report = convert_minigpt4_checkpoint(
             cfg.model, eva_vit=args.eva_vit, blip2=args.blip2, minigpt4=args.minigpt4,
-            img_size=args.img_size, dtype=args.dtype, lora_merged=args.lora_merged)
+            img_size=args.img_size, dtype=args.dtype, lora=args.lora)
     except (UnsafeOutputError, ConversionError, CheckpointError, FileNotFoundError) as error:
         sys.exit(f'error: {error}')
     checkpoint['meta']['config'] = args.config
