@@ -137,7 +137,7 @@ class Benchmark:
         text_tokens = self.sizes[f'{stage}_text_tokens']
         images = self.images(batch)
         answer = text_of_tokens(self.ours.model.tokenizer, text_tokens)
-        prompt = self.ours.caption_prompt() if stage == 'stage2' else ''
+        prompt = self.ours.training_prompt() if stage == 'stage2' else ''
         paths = [f'image_{i}.jpg' for i in range(batch)]
         samples = {r.name: r.training_samples(prompt, [answer] * batch, paths)
                    for r in self.runners()}

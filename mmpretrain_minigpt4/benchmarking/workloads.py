@@ -83,8 +83,14 @@ class OursRunner(WorkloadRunner):
     def training_samples(self, prompt: str, answers: List[str], paths: List[str]):
         return [DataSample(prompt=prompt, answer=a, img_path=p) for a, p in zip(answers, paths)]
 
-    def caption_prompt(self) -> str:
+    def training_prompt(self) -> str:
+        """The stage-2 training prompt of the caption instruction."""
         return build_instruction_prompt(self.model.template, self.model.caption_instruction)
+
+    def caption_prompt(self) -> str:
+        """The prediction prompt of the caption instruction (MiniGPT-v2's differs from
+        its training prompt)."""
+        return self.model.prediction_prompt(DataSample())
 
     def caption(self, images, prompt: str, new_tokens: int):
         self.model.eval()

@@ -8,7 +8,7 @@ import time
 import pytest
 import torch
 
-from conftest import REPO_ROOT, build_tiny_model, load_script
+from conftest import REPO_ROOT, TINY_V2_MODEL_CONFIG, build_tiny_model, load_script
 
 from mmpretrain_minigpt4.benchmarking.report import format_table
 from mmpretrain_minigpt4.benchmarking.timing import time_interleaved
@@ -94,6 +94,15 @@ def test_a_variants_switches_are_on_around_each_of_its_calls_and_untimed():
                              torch.device('cpu'), repeats=2, warmup=1, settings={'variant': switch})
     assert events == ['ours', 'on', 'variant', 'off'] * 2 + ['on', 'variant', 'off', 'ours']
     assert max(times['variant']) < 0.05
+
+
+def test_workloads_prompt_as_the_model_trains_and_predicts():
+    """MiniGPT-v2 trains on one prompt and predicts on another: each workload gets its own."""
+    runner = OursRunner(build_tiny_model(config=TINY_V2_MODEL_CONFIG))
+    assert runner.training_prompt() == (
+        '[INST] <Img><ImageHere></Img> Describe this image in detail.  [/INST]')
+    assert runner.caption_prompt() == (
+        '<s>[INST] <Img><ImageHere></Img> Describe this image in detail. [/INST]')
 
 
 def test_cached_features_variant_skips_the_frozen_encoder(monkeypatch):
