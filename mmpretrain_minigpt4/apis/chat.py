@@ -162,11 +162,6 @@ class Chat:
         self.messages = []
 
     # ------------------------------------------------------------------ prompt
-    def prompt_length(self, prompt: str) -> int:
-        """Tokens of ``prompt`` with the image tokens in place of ``<ImageHere>``."""
-        before, after = self.model.prompt_token_ids(prompt)
-        return len(before) + self.image_tokens.shape[1] + len(after)
-
     def build_prompt(self, max_new_tokens: Optional[int] = None) -> str:
         """The prompt of the next answer, shortened to fit ``max_length`` with
         ``max_new_tokens`` (default: ``generation_cfg``'s) after it.
@@ -187,7 +182,7 @@ class Chat:
         while True:
             messages = [tuple(m) for m in image_turn + later] + [(ASSISTANT, None)]
             prompt = build_chat_prompt(self.template, messages)
-            length = self.prompt_length(prompt)
+            length = self.model.prompt_length(prompt)
             if length <= budget:
                 return prompt
             if len(later) <= 1:

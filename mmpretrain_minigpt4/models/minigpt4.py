@@ -495,6 +495,11 @@ class MiniGPT4(BaseModel):
         """``generation_cfg`` updated with ``overrides``, checked."""
         return check_generation_settings({**self.generation_cfg, **(overrides or {})}, source)
 
+    def prompt_length(self, prompt: str) -> int:
+        """Tokens of ``prompt`` with the image tokens in place of ``<ImageHere>``."""
+        before, after = self.prompt_token_ids(prompt)
+        return len(before) + self.num_image_tokens + len(after)
+
     def check_prompt_lengths(self, prompts: Sequence[str], max_new_tokens: int,
                              source: str = 'MiniGPT4') -> List[Tuple[List[int], List[int]]]:
         """Each prompt (image tokens included) plus ``max_new_tokens`` must fit

@@ -141,7 +141,7 @@ def create_app(model: ServedModel, batcher: DynamicBatcher,
                                status=404, code='model_not_found')
         conversation = parse_messages(chat_request.messages, model.caption_instruction)
         prompt = build_request_prompt(model.template, conversation)
-        prompt_tokens = model.prompt_tokens(prompt)
+        prompt_tokens = model.model.prompt_length(prompt)
         generation = model.generation_settings(chat_request, prompt_tokens)
         image, image_key = await run_in_threadpool(_load_image, model, conversation,
                                                    image_limits)

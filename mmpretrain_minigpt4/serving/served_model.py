@@ -52,11 +52,6 @@ class ServedModel:
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
-    def prompt_tokens(self, prompt: str) -> int:
-        """Tokens of ``prompt`` with the image tokens in place of ``<ImageHere>``."""
-        before, after = self.model.prompt_token_ids(prompt)
-        return len(before) + self.model.num_image_tokens + len(after)
-
     def generation_settings(self, request: ChatCompletionRequest, prompt_tokens: int) -> dict:
         """The request's ``model.generate`` settings, ``max_new_tokens`` included.
 

@@ -90,7 +90,7 @@ def test_long_conversations_drop_old_rounds_but_keep_system_and_image(vicuna_cha
     chat.messages = [[0, '<Img><ImageHere></Img> First question?'], [1, 'First answer.'],
                      [0, 'Second question?'], [1, 'Second answer.'], [0, 'Third question?']]
     full = chat.build_prompt()
-    chat.max_length = chat.prompt_length(full) + GREEDY['max_new_tokens'] - 1
+    chat.max_length = chat.model.prompt_length(full) + GREEDY['max_new_tokens'] - 1
     try:
         assert chat.build_prompt() == (
             f'{SYSTEM}###Human: <Img><ImageHere></Img> First question?###Assistant: '

@@ -118,7 +118,7 @@ def real_job(served, events, question='What is it?', **settings):
         if isinstance(event, (Finished, Failed)):
             done.set()
 
-    return GenerationJob(prompt, served.prompt_tokens(prompt), sample, key, generation,
+    return GenerationJob(prompt, served.model.prompt_length(prompt), sample, key, generation,
                          deliver), done
 
 

@@ -62,7 +62,7 @@ def test_caption_is_the_chat_answer_with_usage(client, chat):
     choice = response.choices[0]
     assert choice.message.role == 'assistant' and choice.message.content == expected
     assert response.model == MODEL_NAME and response.object == 'chat.completion'
-    assert response.usage.prompt_tokens == chat.prompt_length(prompt)
+    assert response.usage.prompt_tokens == chat.model.prompt_length(prompt)
     assert 1 <= response.usage.completion_tokens <= 8
     assert (choice.finish_reason == 'length') == (response.usage.completion_tokens == 8)
     assert response.usage.total_tokens == (response.usage.prompt_tokens +
