@@ -5,7 +5,7 @@ is changed in one place. Strings are the official ones (Vision-CAIR/MiniGPT-4,
 ``minigpt4/conversation/conversation.py`` and the train configs).
 """
 from dataclasses import dataclass
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 IMAGE_PLACEHOLDER = '<ImageHere>'
 IMAGE_PROMPT = '<Img><ImageHere></Img>'
@@ -40,6 +40,9 @@ class ConversationTemplate:
         prediction_template (str | None): Single-turn ``predict`` prompt with
             one ``{}`` for the user message, where it differs from training.
             Defaults to None (``instruction_template``).
+        text_only_template (str | None): Training prompt with one ``{}`` for
+            an instruction that comes without an image (MiniGPT-v2's text-only
+            data). Defaults to None (no text-only training).
     """
     name: str
     instruction_template: Optional[str]
@@ -48,6 +51,7 @@ class ConversationTemplate:
     roles: Tuple[str, str] = ('', '')
     sep: str = ''
     prediction_template: Optional[str] = None
+    text_only_template: Optional[str] = None
 
 
 TEMPLATES = {
@@ -64,9 +68,11 @@ TEMPLATES = {
         # spaces precede '[/INST]'; BOS is an embedding put in front. Evaluation
         # (eval_utils.prepare_texts) and the demo write the chat's first turn,
         # '<s>' in text after the tokenizer's own BOS: the ids start [1, 1, ...].
+        # A text-only instruction has no trailing space: one space before '[/INST]'.
         ConversationTemplate('minigptv2', '[INST] {}  [/INST]', '</s>', '',
                              ('<s>[INST] ', ' [/INST]'), '',
-                             prediction_template='<s>[INST] {} [/INST]'),
+                             prediction_template='<s>[INST] {} [/INST]',
+                             text_only_template='[INST] {} [/INST]'),
     )
 }
 
@@ -102,6 +108,34 @@ def build_prediction_prompt(template: ConversationTemplate, instruction: str) ->
     return template.prediction_template.format(f'{IMAGE_PROMPT} {instruction}')
 
 
+def build_text_only_prompt(template: ConversationTemplate, instruction: str) -> str:
+    """Training prompt of an instruction without an image (MiniGPT-v2's unnatural
+    instructions).
+
+    >>> build_text_only_prompt(get_template('minigptv2'), 'Write a haiku.')
+    '[INST] Write a haiku. [/INST]'
+
+    Raises:
+        ValueError: If the template has no text-only form.
+    """
+    if template.text_only_template is None:
+        raise ValueError(f'Template {template.name!r} has no text-only training prompt: '
+                         "samples without an image need the 'minigptv2' template.")
+    return template.text_only_template.format(instruction)
+
+
+def build_followup_prompt(template: ConversationTemplate, question: str) -> str:
+    """A later question of a multi-turn training conversation: ``<s>`` in text, then
+    the question in the training template (the official ``tokenize_conversation``).
+
+    >>> build_followup_prompt(get_template('minigptv2'), 'And the dog?')
+    '<s>[INST] And the dog?  [/INST]'
+    """
+    if template.instruction_template is None:
+        raise ValueError(f'Template {template.name!r} takes no instruction, so no conversation.')
+    return '<s>' + template.instruction_template.format(question)
+
+
 def check_instruction_slot(instruction: str, setting: str) -> str:
     """An instruction template with exactly one ``{}`` for the question, else ValueError."""
     if not isinstance(instruction, str) or instruction.count('{}') != 1:
@@ -122,6 +156,23 @@ def check_question(question) -> str:
     if not question.strip():
         raise ValueError('The question is empty: ask something about the image.')
     return question
+
+
+def check_conversation(conversation) -> List[Tuple[str, str]]:
+    """A training conversation as ``[(question, answer), ...]``: at least one turn, each a
+    pair of strings with a non-empty question, else ValueError naming the turn."""
+    if isinstance(conversation, (str, bytes)) or not isinstance(conversation, Sequence) or \
+            not conversation:
+        raise ValueError('A training `conversation` must be a non-empty list of '
+                         f'[question, answer] pairs, got {conversation!r}.')
+    turns = []
+    for number, turn in enumerate(conversation):
+        if (isinstance(turn, (str, bytes)) or not isinstance(turn, Sequence) or len(turn) != 2
+                or not all(isinstance(text, str) for text in turn) or not turn[0].strip()):
+            raise ValueError(f'Turn {number} of a training `conversation` must be a [question, '
+                             f'answer] pair of strings with a non-empty question, got {turn!r}.')
+        turns.append((turn[0], turn[1]))
+    return turns
 
 
 def split_prompt_at_image(prompt: str) -> Tuple[str, str]:

@@ -13,9 +13,11 @@ from transformers import (CompileConfig, GenerationConfig, LogitsProcessorList,
                           RepetitionPenaltyLogitsProcessor, StoppingCriteriaList)
 from transformers.generation.streamers import BaseStreamer
 
-from ..conversation import (build_instruction_prompt, build_prediction_prompt,
+from ..conversation import (build_followup_prompt, build_instruction_prompt,
+                            build_prediction_prompt, build_text_only_prompt, check_conversation,
                             check_instruction_slot, check_question, get_template,
                             split_prompt_at_image, strip_generated_text)
+from ..grounding import parse_grounded_text
 from ..safe_checkpoint_loading import checkpoint_source
 from .frozen_feature_cache import FrozenFeatureCache
 from .language_models.generation_settings import check_context_length, check_generation_settings
@@ -46,15 +48,32 @@ class MiniGPT4(BaseModel):
 
     - ``instruction`` (str): training instruction (e.g. drawn by
       ``RandomInstruction``), wrapped with the image in the template; the
-      ``'pretrain'`` template (stage 1) takes none: image tokens come first;
+      ``'pretrain'`` template (stage 1) takes none: image tokens come first.
+      A batch without images (``inputs`` absent: MiniGPT-v2's text-only data)
+      uses the template's text-only prompt;
     - ``answer`` (str): the training answer, else ``gt_caption`` (mmpretrain's
       caption field); ``template.end_sym`` is appended;
+    - ``conversation`` (list of ``[question, answer]``): a multi-turn training
+      sample instead of ``instruction`` / ``answer``: the first question goes
+      with the image, later ones are written as the official
+      ``tokenize_conversation`` writes them, and every answer is a target;
     - ``question`` (str): for ``predict``: formatted with ``vqa_instruction``;
       the answer goes to ``pred_answer``. Without a question or an
       instruction, ``caption_instruction`` is used and the text goes to
       ``pred_caption``;
+    - ``candidates`` (list[str], optional): for ``predict``: instead of
+      generating, each candidate is scored as the answer (the official
+      ``multi_select``, see :meth:`candidate_scores`); the best goes to
+      ``pred_answer``, its index to ``pred_candidate_index``, all scores to
+      ``pred_candidate_scores``;
     - ``prompt`` (str, optional): a whole prompt with one ``<ImageHere>``,
       used as it is instead of the template (custom prompts).
+
+    With ``parse_boxes`` (MiniGPT-v2), ``predict`` also reads the boxes of
+    each answer into ``pred_bboxes`` (N, 4) (x1, y1, x2, y2 in pixels of the
+    original image, from the sample's ``ori_shape``), ``pred_phrases`` (one
+    phrase or None per box) and ``pred_box_problems`` (box texts that could not
+    be read, see :func:`~mmpretrain_minigpt4.grounding.parse_grounded_text`).
 
     Args:
         vision_encoder (dict): The ViT (e.g. ``EVAViT``).
@@ -94,6 +113,8 @@ class MiniGPT4(BaseModel):
             :meth:`set_llm_gradient_checkpointing`. Defaults to False.
         compile_generation (bool | dict): See :meth:`set_compile_generation`.
             Defaults to False.
+        parse_boxes (bool): Whether ``predict`` reads the answers' boxes (see
+            above). Defaults to False.
         data_preprocessor (dict, optional): Defaults to
             ``MultiModalDataPreprocessor`` with CLIP mean/std, BGR -> RGB.
         init_cfg (dict, optional): MMEngine init config; a ``Pretrained``
@@ -122,6 +143,7 @@ class MiniGPT4(BaseModel):
                  cache_frozen_features: bool = False,
                  llm_gradient_checkpointing: bool = False,
                  compile_generation: Union[bool, dict] = False,
+                 parse_boxes: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
@@ -139,6 +161,7 @@ class MiniGPT4(BaseModel):
         self.caption_instruction = caption_instruction
         self.vqa_instruction = check_instruction_slot(vqa_instruction, 'model.vqa_instruction')
         self.generation_cfg = generation_cfg
+        self.parse_boxes = parse_boxes
 
         self.vision_encoder = MODELS.build(vision_encoder)
         self.ln_vision = FP32LayerNorm(self.vision_encoder.embed_dim)
@@ -351,8 +374,12 @@ class MiniGPT4(BaseModel):
         return tokens.to(self.llm.get_input_embeddings().weight.dtype)
 
     # ------------------------------------------------------------------ text side
-    def prompt_token_ids(self, prompt: str) -> Tuple[List[int], List[int]]:
-        """Ids before (BOS first) and after the image, each segment tokenized alone."""
+    def prompt_token_ids(self, prompt: str,
+                         with_image: bool = True) -> Tuple[List[int], List[int]]:
+        """Ids before (BOS first) and after the image, each segment tokenized alone;
+        without an image, the whole prompt comes before (and nothing after)."""
+        if not with_image:
+            return self.tokenizer.encode(prompt, add_bos=True), []
         before, after = split_prompt_at_image(prompt)
         return self.tokenizer.encode(before, add_bos=True), self.tokenizer.encode(after)
 
@@ -400,15 +427,25 @@ class MiniGPT4(BaseModel):
         return embeds, attention_mask
 
     # ------------------------------------------------------------------ loss
-    def training_prompt(self, sample: DataSample) -> str:
-        """The sample's ``prompt``, else its ``instruction`` with the image in the template.
+    def training_prompt(self, sample: DataSample, with_image: bool = True) -> str:
+        """The sample's ``prompt``, else its ``instruction`` (a conversation's first
+        question) with the image in the template, or in the template's text-only
+        form ``without`` an image.
 
         Raises:
             KeyError: If a template with an instruction slot gets no instruction.
-            ValueError: If the ``'pretrain'`` template gets one (it would be dropped).
+            ValueError: If the ``'pretrain'`` template gets one (it would be dropped),
+                or a template without a text-only form gets no image.
         """
         if 'prompt' in sample:
             return sample.prompt
+        if 'conversation' in sample:
+            return build_instruction_prompt(self.template,
+                                            check_conversation(sample.conversation)[0][0])
+        if not with_image:
+            if 'instruction' not in sample:
+                raise KeyError('MiniGPT4.loss: a sample without an image needs an `instruction`.')
+            return build_text_only_prompt(self.template, sample.instruction)
         has_slot = self.template.instruction_template is not None
         if has_slot != ('instruction' in sample):
             if has_slot:
@@ -422,33 +459,61 @@ class MiniGPT4(BaseModel):
                 'RandomInstruction from the pipeline or set model.template.')
         return build_instruction_prompt(self.template, sample.get('instruction', ''))
 
+    def training_target(self, sample: DataSample) -> Tuple[List[int], List[int]]:
+        """The ids after a training sample's prompt, and their labels.
+
+        One turn: ``answer + end_sym``, all targets. A conversation: each answer
+        + ``end_sym`` (targets), each later question written by
+        :func:`~mmpretrain_minigpt4.conversation.build_followup_prompt`
+        between them (-100), as the official ``tokenize_conversation``. Both
+        are truncated to ``max_txt_len`` tokens as a whole.
+        """
+        if 'conversation' in sample:
+            ids, labels = [], []
+            for number, (question, answer) in enumerate(check_conversation(sample.conversation)):
+                if number:
+                    question_ids = self.tokenizer.encode(
+                        build_followup_prompt(self.template, question))
+                    ids += question_ids
+                    labels += [IGNORE_INDEX] * len(question_ids)
+                answer_ids = self.tokenizer.encode(answer + self.template.end_sym)
+                ids += answer_ids
+                labels += self.target_labels(answer_ids)
+            return ids[:self.max_txt_len], labels[:self.max_txt_len]
+        answer = sample.get('answer', sample.get('gt_caption'))
+        if not isinstance(answer, str):
+            raise KeyError('MiniGPT4.loss needs the target text in every data sample: an '
+                           '`answer`, a `gt_caption` or a `conversation` (pack it with '
+                           "PackInputs(algorithm_keys=[..., 'gt_caption'])).")
+        target = self.target_token_ids(answer)
+        return target, self.target_labels(target)
+
     def build_training_inputs(self, image_tokens: torch.Tensor, data_samples: List[DataSample]):
         """Right-padded LLM inputs and labels for a training batch.
 
-        Per sample: ``[BOS] prompt-before [image] prompt-after answer end_sym``;
-        labels are -100 everywhere but on the answer tokens.
+        Per sample: ``[BOS] prompt-before [image] prompt-after target`` (see
+        :meth:`training_target`); labels are -100 everywhere but on the answer
+        tokens.
 
         Args:
-            image_tokens (B, T, D): From :meth:`extract_image_tokens`.
+            image_tokens (B, T, D): From :meth:`extract_image_tokens`; T is 0 for
+                a batch without images (text-only prompts).
             data_samples (list[DataSample]): With ``answer`` (or
-                ``gt_caption``) and an ``instruction`` (or ``prompt``), see
-                :meth:`training_prompt`.
+                ``gt_caption``) and an ``instruction`` (or ``prompt``), or a
+                ``conversation``; see :meth:`training_prompt`.
 
         Returns:
             tuple: ``inputs_embeds (B, L, D)``, ``attention_mask (B, L)``,
             ``labels (B, L)``.
         """
+        with_image = image_tokens.shape[1] > 0
         segments, targets = [], []
         for sample in data_samples:
-            answer = sample.get('answer', sample.get('gt_caption'))
-            if not isinstance(answer, str):
-                raise KeyError('MiniGPT4.loss needs the target text in every data sample: an '
-                               '`answer` or a `gt_caption` (pack it with '
-                               "PackInputs(algorithm_keys=[..., 'gt_caption'])).")
-            before, after = self.prompt_token_ids(self.training_prompt(sample))
-            target = self.target_token_ids(answer)
+            before, after = self.prompt_token_ids(self.training_prompt(sample, with_image),
+                                                  with_image)
+            target, labels = self.training_target(sample)
             segments.append((before, after + target))
-            targets.append(self.target_labels(target))
+            targets.append(labels)
         embeds, attention_mask = self.embed_sequences(segments, image_tokens, left_pad=False)
         lengths = [len(b) + image_tokens.shape[1] + len(a) for b, a in segments]
         total = max(lengths)
@@ -456,10 +521,19 @@ class MiniGPT4(BaseModel):
                   (total - length) for target, length in zip(targets, lengths)]
         return embeds, attention_mask, torch.tensor(labels, dtype=torch.long, device=embeds.device)
 
-    def loss(self, images: torch.Tensor, data_samples: List[DataSample]) -> dict:
-        """Token-mean cross-entropy of ``answer + end_sym`` given the image and prompt."""
-        embeds, attention_mask, labels = self.build_training_inputs(
-            self.extract_image_tokens(images, data_samples), data_samples)
+    def no_image_tokens(self, batch_size: int) -> torch.Tensor:
+        """(B, 0, D): the image tokens of a batch without images."""
+        embedding = self.llm.get_input_embeddings().weight
+        return embedding.new_zeros(batch_size, 0, embedding.shape[1])
+
+    def loss(self, images: Optional[torch.Tensor], data_samples: List[DataSample]) -> dict:
+        """Token-mean cross-entropy of the targets (``answer + end_sym``) given the image
+        (None for a text-only batch) and prompt."""
+        if images is None:
+            image_tokens = self.no_image_tokens(len(data_samples))
+        else:
+            image_tokens = self.extract_image_tokens(images, data_samples)
+        embeds, attention_mask, labels = self.build_training_inputs(image_tokens, data_samples)
         # No KV cache: training never reuses it.
         hidden = self.llm.get_decoder()(
             inputs_embeds=embeds, attention_mask=attention_mask, use_cache=False).last_hidden_state
@@ -568,24 +642,127 @@ class MiniGPT4(BaseModel):
             streamer=streamer)
         return [strip_generated_text(tokenizer.decode(ids), self.template) for ids in output_ids]
 
+    @torch.no_grad()
+    def candidate_scores(self, image_tokens: torch.Tensor, prompts: Sequence[str],
+                         candidates: Sequence[Sequence[str]]) -> List[List[float]]:
+        """Score each candidate as the answer to its prompt; the lowest score is the
+        best (the official ``multi_select``, used for IconQA).
+
+        A candidate's score is the cross-entropy of ``candidate + end_sym``
+        summed over its tokens and divided by the whole sequence's length
+        minus one, as the official ``reduction='none'`` loss (a mean over every
+        position of the row, prompt included). Officially the rows of a batch
+        share their padded length, so a score depended on the other questions
+        of the batch; here each row has its own length, which equals the
+        official score at batch size 1.
+
+        Args:
+            image_tokens (B, T, D): From :meth:`extract_image_tokens`.
+            prompts (Sequence[str]): One prompt per image.
+            candidates (Sequence[Sequence[str]]): Per image, its candidate answers.
+
+        Returns:
+            list[list[float]]: Per image, one score per candidate.
+        """
+        rows = [(index, candidate) for index, choices in enumerate(candidates)
+                for candidate in choices]
+        prompt_ids = [self.prompt_token_ids(prompt) for prompt in prompts]
+        scores = [[] for _ in prompts]
+        # As many rows per forward as the batch has images (the official memory use).
+        for start in range(0, len(rows), max(1, len(prompts))):
+            chunk = rows[start:start + len(prompts)]
+            segments, targets = [], []
+            for index, candidate in chunk:
+                before, after = prompt_ids[index]
+                target = self.target_token_ids(candidate)
+                segments.append((before, after + target))
+                targets.append(self.target_labels(target))
+            chunk_images = image_tokens[[index for index, _ in chunk]]
+            embeds, attention_mask = self.embed_sequences(segments, chunk_images, left_pad=False)
+            hidden = self.llm.get_decoder()(
+                inputs_embeds=embeds, attention_mask=attention_mask,
+                use_cache=False).last_hidden_state
+            num_image_tokens = chunk_images.shape[1]
+            for row, ((before, after), target, (index, _)) in enumerate(
+                    zip(segments, targets, chunk)):
+                length = len(before) + num_image_tokens + len(after)
+                first = length - len(target)  # position of the first target token
+                # Logits only where the next token is a target (as in `loss`).
+                logits = self.llm.get_output_embeddings()(hidden[row, first - 1:length - 1])
+                total = F.cross_entropy(logits.float(), torch.tensor(target, device=logits.device),
+                                        ignore_index=IGNORE_INDEX, reduction='sum')
+                scores[index].append(total.item() / (length - 1))
+        return scores
+
     def predict(self, images: torch.Tensor,
                 data_samples: Optional[List[DataSample]] = None) -> List[DataSample]:
-        """Caption or answer every image; fills ``pred_caption`` or ``pred_answer``.
+        """Caption or answer every image; fills ``pred_caption`` or ``pred_answer``
+        (and with ``parse_boxes`` the box fields); a sample with ``candidates`` gets
+        its best candidate instead of a generated answer.
 
         Prompts, settings and lengths are checked before any image is encoded.
         """
         if data_samples is None:
             data_samples = [DataSample() for _ in range(images.shape[0])]
         prompts = [self.prediction_prompt(sample) for sample in data_samples]
+        ranked = [i for i, sample in enumerate(data_samples) if 'candidates' in sample]
+        generated = [i for i in range(len(data_samples)) if i not in ranked]
+        candidates = {i: check_candidates(data_samples[i].candidates, i) for i in ranked}
         settings = self.generation_settings(source='model.generation_cfg')
-        self.check_prompt_lengths(prompts, settings['max_new_tokens'], 'MiniGPT4.predict')
-        texts = self.generate(self.extract_image_tokens(images), prompts)
-        for sample, text in zip(data_samples, texts):
-            if 'question' in sample:
-                sample.pred_answer = text
-            else:
-                sample.pred_caption = text
+        if generated:
+            self.check_prompt_lengths([prompts[i] for i in generated],
+                                      settings['max_new_tokens'], 'MiniGPT4.predict')
+        for i in ranked:
+            longest = max(len(self.target_token_ids(c)) for c in candidates[i])
+            self.check_prompt_lengths([prompts[i]], longest, 'MiniGPT4.predict (candidates)')
+        image_tokens = self.extract_image_tokens(images)
+        if ranked:
+            scores = self.candidate_scores(image_tokens[ranked], [prompts[i] for i in ranked],
+                                           [candidates[i] for i in ranked])
+            for i, row_scores in zip(ranked, scores):
+                best = min(range(len(row_scores)), key=row_scores.__getitem__)
+                sample = data_samples[i]
+                sample.pred_candidate_scores = row_scores
+                sample.pred_candidate_index = best
+                sample.pred_answer = candidates[i][best]
+        if generated:
+            texts = self.generate(image_tokens[generated], [prompts[i] for i in generated])
+            for i, text in zip(generated, texts):
+                sample = data_samples[i]
+                if 'question' in sample:
+                    sample.pred_answer = text
+                else:
+                    sample.pred_caption = text
+                if self.parse_boxes:
+                    set_predicted_boxes(sample, text)
         return data_samples
+
+
+def check_candidates(candidates, position: int) -> List[str]:
+    """A sample's ``candidates`` as a non-empty list of non-empty strings, else ValueError."""
+    if (isinstance(candidates, str) or not isinstance(candidates, Sequence) or not candidates
+            or not all(isinstance(c, str) and c.strip() for c in candidates)):
+        raise ValueError(f'Sample {position}: `candidates` must be a non-empty list of '
+                         f'non-empty strings, got {candidates!r}.')
+    return list(candidates)
+
+
+def set_predicted_boxes(sample: DataSample, text: str) -> None:
+    """Read the boxes of ``text`` into ``pred_bboxes`` (N, 4) (pixels of the original
+    image), ``pred_phrases`` and ``pred_box_problems``.
+
+    Raises:
+        KeyError: If the sample has no ``ori_shape`` (the grid is relative to it).
+    """
+    if 'ori_shape' not in sample:
+        raise KeyError('MiniGPT4 with parse_boxes needs each sample\'s `ori_shape` (height, '
+                       "width) to put boxes in pixels: keep 'ori_shape' in the PackInputs "
+                       'meta_keys of the pipeline.')
+    height, width = sample.ori_shape[:2]
+    answer = parse_grounded_text(text, (width, height))
+    sample.pred_bboxes = torch.tensor(answer.boxes, dtype=torch.float32).reshape(-1, 4)
+    sample.pred_phrases = [phrase.text for phrase in answer.phrases for _ in phrase.boxes]
+    sample.pred_box_problems = answer.problems
 
 
 def repetition_penalty_processor(generation_cfg: dict) -> LogitsProcessorList:

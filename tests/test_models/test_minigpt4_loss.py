@@ -50,7 +50,7 @@ def test_samples_that_do_not_fit_the_template_are_refused(tiny_model):
     with pytest.raises(ValueError, match="'pretrain' takes no instruction"):
         stage1.build_training_inputs(tokens, [DataSample(instruction='Describe it.',
                                                          gt_caption='a dog')])
-    with pytest.raises(KeyError, match='an `answer` or a `gt_caption`'):
+    with pytest.raises(KeyError, match='an `answer`, a `gt_caption` or a `conversation`'):
         stage1.build_training_inputs(tokens, [DataSample()])
 
 
