@@ -6,7 +6,8 @@ same-named entry) and installs the plugin's ``mmpretrain.inference_model``.
 from .chat import CHAT_GENERATION_CFG, Chat
 from .inference import inference_model, install_inference_model
 from ..datasets.image_decoding import read_image
-from .inferencers import MiniGPT4CaptionInferencer, MiniGPT4VQAInferencer
+from .inferencers import (MiniGPT4CaptionInferencer, MiniGPT4GroundingInferencer,
+                          MiniGPT4VQAInferencer)
 from .model_hub import LocalWeightsModel, register_minigpt4_models
 
 register_minigpt4_models()
@@ -14,6 +15,6 @@ install_inference_model()
 
 __all__ = [
     'CHAT_GENERATION_CFG', 'Chat', 'LocalWeightsModel', 'MiniGPT4CaptionInferencer',
-    'MiniGPT4VQAInferencer', 'inference_model', 'install_inference_model', 'read_image',
+    'MiniGPT4GroundingInferencer', 'MiniGPT4VQAInferencer', 'inference_model', 'install_inference_model', 'read_image',
     'register_minigpt4_models'
 ]

@@ -16,7 +16,8 @@ import mmpretrain.apis.model as mmpretrain_model_api
 from mmengine.model import BaseModel
 from mmpretrain.apis import ModelHub
 
-from .inferencers import MiniGPT4CaptionInferencer, MiniGPT4VQAInferencer
+from .inferencers import (MiniGPT4CaptionInferencer, MiniGPT4GroundingInferencer,
+                          MiniGPT4VQAInferencer)
 from .model_hub import LocalWeightsModel, is_minigpt4_model_name
 
 _mmpretrain_inference_model = mmpretrain_model_api.inference_model
@@ -24,6 +25,7 @@ _mmpretrain_inference_model = mmpretrain_model_api.inference_model
 INFERENCERS = {
     'Image Caption': MiniGPT4CaptionInferencer,
     'Visual Question Answering': MiniGPT4VQAInferencer,
+    'Visual Grounding': MiniGPT4GroundingInferencer,
 }
 
 
@@ -69,6 +71,10 @@ def inference_model(model, *args, **kwargs):
         {'pred_caption': 'a cat sitting on a sofa'}
         >>> inference_model('minigpt-4_vicuna-7b_vqa', 'demo.jpg', 'What animal is it?')
         {'question': 'What animal is it?', 'pred_answer': 'a cat'}
+        >>> inference_model('minigpt-v2_llama2-7b_refer', 'demo.jpg', 'the cat on the left')
+        {'text': 'the cat on the left', 'pred_answer': '{<2><30><48><96>}',
+         'pred_bboxes': tensor([[ 12.8, 144.0, 307.2, 460.8]]), 'pred_phrases': [None],
+         'pred_box_problems': []}
 
     Raises:
         ValueError: For an unknown name, listing the closest registered ones.

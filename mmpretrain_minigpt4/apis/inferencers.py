@@ -1,4 +1,4 @@
-"""mmpretrain's caption and VQA inferencers, made safe for MiniGPT-4.
+"""mmpretrain's caption, VQA and visual grounding inferencers, made safe for MiniGPT-4.
 
 On top of mmpretrain's classes (which build the model, run the config's test
 pipeline and batch with ``batch_size``):
@@ -11,7 +11,10 @@ pipeline and batch with ``batch_size``):
   training and evaluation; a missing file, a file that is not an image or an
   unusable array is a clear error; drawn results (``show_dir``) keep their
   colours (mmpretrain draws arrays as RGB but reads them as BGR);
-- ``batch_size``, questions and prompt lengths are checked before any image is read.
+- ``batch_size``, questions and prompt lengths are checked before any image is read;
+- a model that reads boxes (MiniGPT-v2, ``model.parse_boxes``) returns them with
+  every result: ``pred_bboxes`` (N, 4) x1, y1, x2, y2 in pixels of the input image,
+  ``pred_phrases`` (one phrase or None per box) and ``pred_box_problems``.
 """
 from pathlib import Path
 from typing import Callable, Sequence, Union
@@ -21,7 +24,7 @@ from mmcv.transforms import Compose
 from mmengine.config import Config
 from mmengine.dataset import default_collate
 from mmpretrain.apis import (ImageCaptionInferencer, ModelHub,
-                             VisualQuestionAnsweringInferencer)
+                             VisualGroundingInferencer, VisualQuestionAnsweringInferencer)
 from mmpretrain.datasets import remove_transform
 from mmpretrain.registry import TRANSFORMS
 from mmpretrain.structures import DataSample
@@ -32,6 +35,8 @@ from .model_hub import is_minigpt4_model_name
 # Loaders that a config's test pipeline may start with; the inferencers load
 # images themselves.
 IMAGE_LOADERS = ('LoadImageFromFile', 'LoadImageWithPIL')
+# What a model with ``parse_boxes`` adds to each result.
+BOX_FIELDS = ('pred_bboxes', 'pred_phrases', 'pred_box_problems')
 
 
 def image_sample(image: ImageInput) -> dict:
@@ -83,6 +88,20 @@ def check_batch_size(batch_size) -> None:
         raise ValueError(f'batch_size must be an integer >= 1, got {batch_size!r}.')
 
 
+def with_boxes(result: dict, sample: DataSample) -> dict:
+    """``result`` plus the sample's box fields, if the model read boxes."""
+    return {**result, **{key: sample.get(key) for key in BOX_FIELDS if key in sample}}
+
+
+def check_image_text_pairs(images, texts, kind: str) -> list:
+    """One image and one text string, or two lists of the same length; the texts as a list."""
+    if isinstance(images, (list, tuple)) != isinstance(texts, (list, tuple)) or (
+            isinstance(images, (list, tuple)) and len(images) != len(texts)):
+        raise ValueError(f'Pass one image and one {kind} string, or two lists of the '
+                         'same length.')
+    return list(texts) if isinstance(texts, (list, tuple)) else [texts]
+
+
 def pipeline_without_loader(cfg: Config) -> Callable:
     """The config's test pipeline minus its image loader (images come decoded)."""
     transforms = cfg.test_dataloader.dataset.pipeline
@@ -126,6 +145,13 @@ class MiniGPT4CaptionInferencer(ImageCaptionInferencer):
         """mmpretrain's drawing (``show``, ``show_dir``); it draws arrays as RGB."""
         return super().visualize([drawable_image(image) for image in ori_inputs], preds, **kwargs)
 
+    def postprocess(self, preds: list, visualization: list, return_datasamples: bool = False):
+        """``[{'pred_caption'}]`` (with the box fields of a model that reads boxes)."""
+        if return_datasamples:
+            return preds
+        return [with_boxes({'pred_caption': sample.get('pred_caption')}, sample)
+                for sample in preds]
+
 
 class MiniGPT4VQAInferencer(VisualQuestionAnsweringInferencer):
     """Answer questions: ``inferencer(image, question)`` -> ``[{'question', 'pred_answer'}]``.
@@ -141,12 +167,8 @@ class MiniGPT4VQAInferencer(VisualQuestionAnsweringInferencer):
     def __call__(self, images, questions, *args, batch_size: int = 1, **kwargs) -> list:
         """Check that images and questions pair up, the questions, ``batch_size`` and
         the prompt lengths, then answer each pair."""
-        if isinstance(images, (list, tuple)) != isinstance(questions, (list, tuple)) or (
-                isinstance(images, (list, tuple)) and len(images) != len(questions)):
-            raise ValueError('Pass one image and one question string, or two lists of the '
-                             'same length.')
+        listed = check_image_text_pairs(images, questions, 'question')
         check_batch_size(batch_size)
-        listed = questions if isinstance(questions, (list, tuple)) else [questions]
         check_prompts(self.model, [DataSample(question=q) for q in listed])
         return super().__call__(images, questions, *args, batch_size=batch_size, **kwargs)
 
@@ -162,3 +184,62 @@ class MiniGPT4VQAInferencer(VisualQuestionAnsweringInferencer):
         """mmpretrain's drawing (``show``, ``show_dir``); it draws arrays as RGB."""
         drawable = [{**item, 'img': drawable_image(item['img'])} for item in ori_inputs]
         return super().visualize(drawable, preds, **kwargs)
+
+    def postprocess(self, preds: list, visualization: list, return_datasamples: bool = False):
+        """``[{'question', 'pred_answer'}]`` (with the box fields of a model that reads boxes)."""
+        if return_datasamples:
+            return preds
+        return [with_boxes({'question': sample.get('question'),
+                            'pred_answer': sample.get('pred_answer')}, sample)
+                for sample in preds]
+
+
+class MiniGPT4GroundingInferencer(VisualGroundingInferencer):
+    """Locate what a text names (MiniGPT-v2 ``[refer]`` / ``[detection]``):
+    ``inferencer(image, 'the cat on the left')`` ->
+    ``[{'text', 'pred_answer', 'pred_bboxes', 'pred_phrases', 'pred_box_problems'}]``.
+
+    ``pred_bboxes`` (N, 4) are x1, y1, x2, y2 in pixels of the input image, read
+    from the answer's 0-100 grid; an answer without a readable box gives (0, 4)
+    and says why in ``pred_box_problems``. The text is the sample's ``question``,
+    wrapped by the model's ``vqa_instruction`` (e.g. ``'[refer] give me the
+    location of {}'``). ``images`` and ``texts`` are one of each or two lists of
+    equal length; ``show_dir`` draws the boxes. Arguments as
+    :class:`MiniGPT4CaptionInferencer`.
+    """
+
+    def __init__(self, model, pretrained: Union[bool, str] = True, **kwargs):
+        check_local_files(model, pretrained, kwargs.get('llm'))
+        super().__init__(model, pretrained, **kwargs)
+        if not getattr(self.model, 'parse_boxes', False):
+            raise ValueError('MiniGPT4GroundingInferencer needs a model that reads boxes: set '
+                             'model.parse_boxes=True (the MiniGPT-v2 configs do).')
+
+    def __call__(self, images, texts, *args, batch_size: int = 1, **kwargs) -> list:
+        """Check that images and texts pair up, the texts, ``batch_size`` and the prompt
+        lengths, then locate each text in its image."""
+        listed = check_image_text_pairs(images, texts, 'text')
+        check_batch_size(batch_size)
+        check_prompts(self.model, [DataSample(question=text) for text in listed])
+        return super().__call__(images, texts, *args, batch_size=batch_size, **kwargs)
+
+    def _init_pipeline(self, cfg: Config) -> Callable:
+        return pipeline_without_loader(cfg)
+
+    def preprocess(self, inputs: list, batch_size: int = 1):
+        """Yield collated batches of ``{'inputs', 'data_samples'}``, the text as the question."""
+        samples = (self.pipeline({'question': item['text'], **image_sample(item['img'])})
+                   for item in inputs)
+        yield from map(default_collate, self._get_chunk_data(samples, batch_size))
+
+    def visualize(self, ori_inputs: list, preds: list, **kwargs):
+        """mmpretrain's box drawing (``show``, ``show_dir``); it draws arrays as RGB."""
+        drawable = [{**item, 'img': drawable_image(item['img'])} for item in ori_inputs]
+        return super().visualize(drawable, preds, **kwargs)
+
+    def postprocess(self, preds: list, visualization: list, return_datasamples: bool = False):
+        if return_datasamples:
+            return preds
+        return [with_boxes({'text': sample.get('question'),
+                            'pred_answer': sample.get('pred_answer')}, sample)
+                for sample in preds]

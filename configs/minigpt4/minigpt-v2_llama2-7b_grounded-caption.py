@@ -1,0 +1,7 @@
+_base_ = [
+    './_base_/models/minigptv2_llama2-chat-7b.py',
+    './_base_/datasets/minigptv2_inference.py',
+    './_base_/default_runtime.py',
+]
+
+model = {{_base_.grounded_caption_task}}

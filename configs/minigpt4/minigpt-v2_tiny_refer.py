@@ -1,0 +1,7 @@
+_base_ = [
+    './_base_/models/minigptv2_tiny.py',
+    './_base_/datasets/minigptv2_inference.py',
+    './_base_/default_runtime.py',
+]
+
+model = {{_base_.refer_task}}
