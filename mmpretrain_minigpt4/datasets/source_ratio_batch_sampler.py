@@ -1,5 +1,5 @@
 """Several datasets mixed by ratio, one dataset per batch, as the official ``MultiIterLoader``."""
-from typing import Iterator, List, Sequence
+from typing import Iterator, List, Optional, Sequence
 
 import numpy as np
 from mmengine.dataset import ConcatDataset, InfiniteSampler
@@ -22,16 +22,22 @@ class SourceRatioBatchSampler(Sampler):
     Args:
         sampler (Sampler): The dataloader's sampler, built by MMEngine over the
             ``ConcatDataset``; it provides the dataset, ``shuffle`` and ``seed``.
-        batch_size (int): Samples per batch and rank.
+        batch_size (int): Samples per batch and rank (the dataloader's
+            ``batch_size``), for every source without its own.
         ratios (Sequence[float]): One sampling weight per source (e.g. the
             official ``sample_ratio`` 115 for LAION, 14 for CC/SBU).
+        batch_sizes (Sequence[int], optional): One batch size per source, as
+            the official per-dataset ``batch_size`` (MiniGPT-v2 stage 3: 6 for
+            RefCOCO, 2 for LLaVA conversations, ...). Defaults to None
+            (``batch_size`` for all).
 
     Raises:
-        ValueError: If a source with a positive ratio has no samples, or
-            ``batch_size`` is below 1.
+        ValueError: If a source with a positive ratio has no samples, or a
+            batch size is below 1 or not one per source.
     """
 
-    def __init__(self, sampler: Sampler, batch_size: int, ratios: Sequence[float]):
+    def __init__(self, sampler: Sampler, batch_size: int, ratios: Sequence[float],
+                 batch_sizes: Optional[Sequence[int]] = None):
         dataset = getattr(sampler, 'dataset', None)
         if not isinstance(dataset, ConcatDataset):
             raise TypeError('SourceRatioBatchSampler needs the dataloader dataset to be a '
@@ -40,8 +46,14 @@ class SourceRatioBatchSampler(Sampler):
             raise ValueError(f'{len(ratios)} ratios for {len(dataset.datasets)} datasets.')
         if min(ratios) < 0 or sum(ratios) <= 0:
             raise ValueError(f'ratios must be non-negative with a positive sum, got {ratios}.')
-        if batch_size < 1:
-            raise ValueError(f'batch_size must be at least 1, got {batch_size}.')
+        batch_sizes = [batch_size] * len(ratios) if batch_sizes is None else list(batch_sizes)
+        if len(batch_sizes) != len(dataset.datasets):
+            raise ValueError(f'{len(batch_sizes)} batch_sizes for {len(dataset.datasets)} '
+                             'datasets.')
+        for i, size in enumerate(batch_sizes):
+            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+                raise ValueError(f'The batch size of source {i} must be an integer of at least '
+                                 f'1, got {size!r}.')
         for i, (source, ratio) in enumerate(zip(dataset.datasets, ratios)):
             # InfiniteSampler would loop forever over an empty source, without a message.
             if ratio > 0 and len(source) == 0:
@@ -49,6 +61,7 @@ class SourceRatioBatchSampler(Sampler):
                                  f'no samples but ratio {ratio}: give it data or ratio 0.')
         self.sampler = sampler
         self.batch_size = batch_size
+        self.batch_sizes = batch_sizes
         self.probabilities = np.asarray(ratios, dtype=np.float64) / sum(ratios)
         self.seed = sampler.seed
         self.offsets = [0, *dataset.cumulative_sizes[:-1]]
@@ -63,8 +76,8 @@ class SourceRatioBatchSampler(Sampler):
         while True:
             source = choices.choice(len(sources), p=self.probabilities)
             offset = self.offsets[source]
-            yield [offset + next(sources[source]) for _ in range(self.batch_size)]
+            yield [offset + next(sources[source]) for _ in range(self.batch_sizes[source])]
 
     def __len__(self) -> int:
         """Batches in one pass over this rank's share of all sources."""
-        return sum(len(s) for s in self.source_samplers) // self.batch_size
+        return sum(len(s) // size for s, size in zip(self.source_samplers, self.batch_sizes))

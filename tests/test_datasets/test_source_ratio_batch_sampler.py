@@ -93,8 +93,31 @@ def test_empty_source_with_a_positive_ratio_is_an_error_naming_it():
 
 @pytest.mark.parametrize('batch_size', [0, -2])
 def test_batch_size_must_be_positive(batch_size):
-    with pytest.raises(ValueError, match=f'batch_size must be at least 1, got {batch_size}'):
+    with pytest.raises(ValueError, match=f'source 0 must be an integer of at least 1, got '
+                                         f'{batch_size}'):
         SourceRatioBatchSampler(InfiniteSampler(concat(5, 5), seed=0), batch_size, ratios=[1, 1])
+
+
+def test_each_source_has_its_own_batch_size():
+    sizes = (60, 40, 30)
+    batch_sampler = DATA_SAMPLERS.build(
+        dict(type='SourceRatioBatchSampler', ratios=[1, 1, 1], batch_sizes=[6, 2, 1]),
+        default_args=dict(sampler=InfiniteSampler(concat(*sizes), seed=3), batch_size=99))
+    drawn = batches(batch_sampler, 300)
+    for batch in drawn:
+        (source, ) = {source_of(i, sizes) for i in batch}
+        assert len(batch) == (6, 2, 1)[source]
+    assert {source_of(b[0], sizes) for b in drawn} == {0, 1, 2}
+    assert len(batch_sampler) == 60 // 6 + 40 // 2 + 30 // 1
+
+
+@pytest.mark.parametrize('batch_sizes, message', [([2, 2], '2 batch_sizes for 3 datasets'),
+                                                  ([2, 0, 2], 'source 1 must be an integer'),
+                                                  ([2, 1.5, 2], 'source 1 must be an integer')])
+def test_bad_batch_sizes_are_refused(batch_sizes, message):
+    with pytest.raises(ValueError, match=message):
+        SourceRatioBatchSampler(InfiniteSampler(concat(5, 5, 5), seed=0), 2, ratios=[1, 1, 1],
+                                batch_sizes=batch_sizes)
 
 
 def test_dataloader_over_the_mini_shards():
