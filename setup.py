@@ -73,10 +73,14 @@ setup(
             'fastapi',
             'uvicorn',
             'openai',
+            # The 8 / 4-bit LLM (its CPU backend runs the tiny model's tests).
+            'bitsandbytes>=0.46',
         ],
         # The tiny configs' tokenizer (the quick start's only extra need).
         'tiny': ['wordllama'],
         'demo': ['gradio>=6'],
         'serve': ['fastapi', 'uvicorn', 'httpx'],
+        # model.llm.quantization='8bit' / '4bit' (the official low_resource).
+        'quantization': ['bitsandbytes>=0.46'],
     },
 )

@@ -791,9 +791,12 @@ def compiled_decoding_config(compile_generation: Union[bool, dict]) -> CompileCo
 
 
 def _drop_frozen_parameters(model: MiniGPT4, state_dict: dict, prefix: str, local_metadata):
-    """State-dict hook: keep only trainable parameters (and buffers)."""
-    for name in model.frozen_parameter_names(prefix):
-        state_dict.pop(name, None)
+    """State-dict hook: keep only trainable parameters and buffers (a quantized LLM's
+    extra state, such as its 8-bit scales, belongs to its frozen weights)."""
+    kept = {prefix + name for name, p in model.named_parameters() if p.requires_grad}
+    kept |= {prefix + name for name, _ in model.named_buffers()}
+    for name in [key for key in state_dict if key.startswith(prefix) and key not in kept]:
+        del state_dict[name]
     return state_dict
 
 

@@ -62,7 +62,13 @@ def add_lora(llm: nn.Module, r: int, alpha: float, dropout: float = 0.05,
                          f'{unknown}; it has {sorted(layer_names)}.')
     config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout,
                         target_modules=list(target_modules), bias='none')
-    return inject_adapter_in_model(config, llm)
+    inject_adapter_in_model(config, llm)
+    # Float32 factors whatever the base (fp16, or a 4-bit base whose compute dtype peft
+    # would give them): as peft 0.2.0 built them, and what QLoRA trains.
+    for name, param in llm.named_parameters():
+        if '.lora_' in name:
+            param.data = param.data.float()
+    return llm
 
 
 def lora_parameters(llm: nn.Module) -> Iterator[nn.Parameter]:
