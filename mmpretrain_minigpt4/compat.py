@@ -25,10 +25,16 @@ fix                                 breakage it removes
                                     every ``import mmpretrain.models`` that
                                     ``MultiScaleDeformableAttention`` cannot load; no
                                     MiniGPT-4 part uses it (noise before every log).
+``quiet_bitsandbytes_kernel_hint``  bitsandbytes >= 0.49 on an AVX512-bf16 CPU tries to
+                                    fetch a 4-bit kernel from the Hugging Face hub at
+                                    import (peft imports it) and, offline, logs
+                                    ``Failed to load CPU gemm_4bit_forward`` in every
+                                    process; its own torch fallback is used.
 ==================================  ==================================================
 """
 import importlib.metadata
 import importlib.util
+import logging
 import os.path as osp
 import re
 import warnings
@@ -165,8 +171,29 @@ def quiet_mmcv_lite_ops_warning() -> None:
         category=UserWarning, module=r'mmcv\.cnn\.bricks\.transformer')
 
 
+class _DropMessage(logging.Filter):
+    """Drops the log records whose message starts with ``prefix``."""
+
+    def __init__(self, prefix: str):
+        super().__init__()
+        self.prefix = prefix
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.prefix)
+
+
+def quiet_bitsandbytes_kernel_hint() -> None:
+    """Drop bitsandbytes' hint about its hub kernel for 4-bit CPU matmuls (nothing here
+    downloads; its torch fallback computes the same)."""
+    logger = logging.getLogger('bitsandbytes.backends.cpu.ops')
+    if not any(isinstance(f, _DropMessage) for f in logger.filters):
+        logger.addFilter(_DropMessage('Failed to load CPU gemm_4bit_forward'))
+
+
 def apply_compat_fixes() -> None:
     """Apply every fix in this module (safe to call more than once)."""
+    # First: the other fixes import mmengine, whose optimizer registry imports bitsandbytes.
+    quiet_bitsandbytes_kernel_hint()
     define_torchvision_op_schemas()
     alias_transformers_helpers()
     use_importlib_package_lookups()

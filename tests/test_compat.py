@@ -1,4 +1,5 @@
 """The stack fixes of mmpretrain_minigpt4.compat, each checked where it matters."""
+import logging
 import os.path as osp
 
 import mmpretrain
@@ -50,6 +51,23 @@ def test_alias_transformers_helpers_is_idempotent():
         assert hasattr(modeling_utils, name), name
     heads, index = compat._find_pruneable_heads_and_indices({1}, 3, 2, set())
     assert heads == {1} and index.tolist() == [0, 1, 4, 5]
+
+
+def test_bitsandbytes_kernel_hint_is_dropped_and_other_records_kept(caplog):
+    compat.quiet_bitsandbytes_kernel_hint()
+    compat.quiet_bitsandbytes_kernel_hint()  # idempotent: one filter
+    logger = logging.getLogger('bitsandbytes.backends.cpu.ops')
+    assert sum(isinstance(f, compat._DropMessage) for f in logger.filters) == 1
+    with caplog.at_level(logging.WARNING, logger=logger.name):
+        logger.warning('Failed to load CPU gemm_4bit_forward from kernels-community: %s', 'x')
+        logger.warning('Another bitsandbytes warning')
+    assert [r.getMessage() for r in caplog.records] == ['Another bitsandbytes warning']
+
+
+def test_importing_the_plugin_prints_no_bitsandbytes_hint():
+    pytest.importorskip('bitsandbytes')
+    result = run_python('-c', 'import mmpretrain_minigpt4, bitsandbytes')
+    assert 'gemm_4bit_forward' not in result.stdout + result.stderr
 
 
 def test_torchvision_imports():
