@@ -1,10 +1,12 @@
-"""Local web demo: chat with MiniGPT-4 about an uploaded image, answers streamed.
+"""Local web demo: chat with MiniGPT-4 or MiniGPT-v2 about an uploaded image, answers streamed.
 
     pip install 'gradio>=6'
     python tools/demo_gradio.py minigpt-4_vicuna-7b_caption --port 7860
 
 Serves on 127.0.0.1 (``--host`` to change) and never asks for a public share
-link. Model arguments are those of ``tools/chat.py``.
+link. Model arguments are those of ``tools/chat.py``; the settings start at
+the official demo's of the model's template (MiniGPT-v2: temperature 0.6, 500
+new tokens).
 
 Every browser session (tab) has its own conversation and image: a
 :class:`Chat` on the one shared model, kept in gradio session state, as the
@@ -13,14 +15,20 @@ conversation in that session only. Generations (and image encodings) run one
 at a time on the shared model, in the order sent (queue concurrency 1): the
 questions of several sessions are answered one after another, each in its own
 conversation.
+
+A MiniGPT-v2 answer with boxes (``[grounding] describe this image in
+detail``, ``[refer] the cat``, ...) is followed, below the chat, by the image
+with its boxes drawn and labelled, as the official ``demo_v2.py`` shows them
+after the answer; any other answer shows no picture.
 """
 import argparse
+import contextlib
 import html
 import os.path as osp
-from functools import partial
 from typing import Iterator, List, Optional, Sequence, Tuple
 
-from chat import add_model_arguments, build_chat  # tools/chat.py
+import numpy as np
+from chat import add_model_arguments, answer_picture, build_chat  # tools/chat.py
 
 from mmpretrain_minigpt4.apis import Chat
 from mmpretrain_minigpt4.datasets.image_decoding import UnreadableImageError
@@ -121,14 +129,37 @@ def stream_reply(chat: Optional[Chat], question: str, history: History, do_sampl
         chat.withdraw_question()
 
 
+def stream_reply_with_boxes(chat: Optional[Chat], question: str, history: History,
+                            *settings) -> Iterator[Tuple[History, Optional[np.ndarray]]]:
+    """:func:`stream_reply` (same arguments), each history with None for the picture;
+    then, if the question was answered with boxes, the last history again with the
+    image with them drawn (RGB)."""
+    messages_before = len(chat.messages) if chat is not None else 0
+    shown = history
+    with contextlib.closing(stream_reply(chat, question, history, *settings)) as replies:
+        for shown in replies:
+            yield shown, None
+    # A failed or refused question was withdrawn: no new answer, no picture.
+    if chat is not None and len(chat.messages) > messages_before:
+        picture = answer_picture(chat)
+        if picture is not None:
+            yield shown, picture
+
+
 def build_demo(chat: Chat):
     """The gradio Blocks page; ``chat``'s model and settings serve every session
     (gradio is imported here: it is an optional dependency)."""
     import gradio as gr
 
     settings = chat.generation_cfg
-    with gr.Blocks(title='MiniGPT-4') as demo:
-        gr.Markdown('# MiniGPT-4\nUpload an image, then ask about it.')
+    name = 'MiniGPT-v2' if chat.style.grounded else 'MiniGPT-4'
+    intro = 'Upload an image, then ask about it.'
+    if chat.style.grounded:
+        intro += (' Task tokens: `[grounding] describe this image in detail`, `[refer] a '
+                  'phrase`, `[detection] a phrase`, `[identify] {<x1><y1><x2><y2>}`, `[vqa] '
+                  'a question` (boxes on a 0-100 grid).')
+    with gr.Blocks(title=name) as demo:
+        gr.Markdown(f'# {name}\n{intro}')
         session = gr.State(None)  # this browser session's Chat, made at its first upload
         with gr.Row():
             with gr.Column(scale=1):
@@ -151,24 +182,37 @@ def build_demo(chat: Chat):
                 restart = gr.Button('Restart the conversation')
             with gr.Column(scale=2):
                 # No Markdown: an answer is shown exactly as generated.
-                chatbot = gr.Chatbot(label='MiniGPT-4', render_markdown=False, height=480)
+                chatbot = gr.Chatbot(label=name, render_markdown=False, height=480)
                 question = gr.Textbox(placeholder='Ask about the image and press Enter',
                                       show_label=False)
+                # PNG: the drawn colours exactly (the default WebP is lossy).
+                boxes = gr.Image(label='Boxes of the answer', type='numpy', format='png',
+                                 interactive=False, visible=False, elem_id='answer-boxes')
 
-        new_conversation = partial(start_conversation, chat)
+        def picture_update(picture: Optional[np.ndarray]) -> dict:
+            return gr.update(value=picture, visible=picture is not None)
+
+        def new_conversation(session: Optional[Chat], image_path: Optional[str]):
+            return (*start_conversation(chat, session, image_path), picture_update(None))
+
+        def reply(*inputs):
+            with contextlib.closing(stream_reply_with_boxes(*inputs)) as replies:
+                for history, picture in replies:
+                    yield history, picture_update(picture)
+
         # Everything that uses the model (image encoding, generation) runs one at a
         # time, in the order sent: a restart is done before the question after it.
         one_at_a_time = dict(concurrency_id='model', concurrency_limit=1)
-        upload.upload(new_conversation, [session, upload], [session, chatbot, image],
-                      api_name='upload', **one_at_a_time)
-        restart.click(new_conversation, [session, image], [session, chatbot, image],
-                      api_name='restart', **one_at_a_time)
-        # The chatbot's own clear button restarts too (else the chat would go on unseen).
-        chatbot.clear(new_conversation, [session, image], [session, chatbot, image],
+        conversation = [session, chatbot, image, boxes]
+        upload.upload(new_conversation, [session, upload], conversation, api_name='upload',
                       **one_at_a_time)
-        asked = question.submit(stream_reply, [session, question, chatbot, do_sample,
-                                               temperature, num_beams, max_new_tokens],
-                                chatbot, api_name='ask', **one_at_a_time)
+        restart.click(new_conversation, [session, image], conversation, api_name='restart',
+                      **one_at_a_time)
+        # The chatbot's own clear button restarts too (else the chat would go on unseen).
+        chatbot.clear(new_conversation, [session, image], conversation, **one_at_a_time)
+        asked = question.submit(reply, [session, question, chatbot, do_sample, temperature,
+                                        num_beams, max_new_tokens],
+                                [chatbot, boxes], api_name='ask', **one_at_a_time)
         asked.then(lambda: '', None, question)
     return demo
 

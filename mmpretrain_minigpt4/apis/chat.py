@@ -1,21 +1,29 @@
-"""Multi-turn chat about one image, as the official MiniGPT-4 demo.
+"""Multi-turn chat about one image, as the official MiniGPT-4 and MiniGPT-v2 demos.
 
 The prompt is the official ``Conversation.get_prompt`` of the model's template
 (:func:`~mmpretrain_minigpt4.conversation.build_chat_prompt`); the first
 question joins the image message (``'<Img><ImageHere></Img> question'``);
-generation stops at the template's separator / end symbol. Unlike the official
-demo, a long conversation is shortened by dropping whole old rounds, never the
-system prompt or the image turn, and answers can be streamed.
+generation stops at the template's separator / end symbol. What differs per
+template beyond the strings, as the official demos do it, is a
+:class:`ChatStyle` (:data:`CHAT_STYLES`): MiniGPT-v2 (``demo_v2.py``) samples
+at temperature 0.6 up to 500 new tokens, keeps no earlier answer in the prompt
+(each becomes ``'</s>'``), and its answers may hold boxes
+(:meth:`Chat.grounded_answer`). Unlike the official demos, a long
+conversation is shortened by dropping whole old rounds, never the system
+prompt or the image turn, and answers can be streamed.
 """
+from dataclasses import dataclass, field
 from queue import Queue
 from threading import Event, Thread
-from typing import Iterator, List, Optional, Union
+from typing import Dict, Iterator, List, Optional, Union
 
+import numpy as np
 import torch
 from transformers.generation.streamers import BaseStreamer
 
 from ..conversation import IMAGE_PROMPT, build_chat_prompt, check_question, strip_generated_text
-from ..datasets.image_decoding import ImageInput
+from ..datasets.image_decoding import ImageInput, read_image
+from ..grounding import GroundedAnswer, parse_grounded_text
 from .inferencers import MiniGPT4CaptionInferencer
 
 # The official demo's ``Chat.answer`` settings (sampling).
@@ -24,6 +32,38 @@ CHAT_GENERATION_CFG = dict(
     length_penalty=1.0, temperature=1.0, do_sample=True)
 
 USER, ASSISTANT = 0, 1
+
+
+@dataclass(frozen=True)
+class ChatStyle:
+    """How the official demo of a conversation template chats.
+
+    Args:
+        generation_cfg (dict): The demo's settings over :data:`CHAT_GENERATION_CFG`.
+            Defaults to none.
+        earlier_answer (str, optional): What an answered turn holds in the
+            prompts of later questions. Defaults to None (the answer itself).
+        grounded (bool): Whether answers may hold boxes as text
+            (``<p>phrase</p> {<x1><y1><x2><y2>}``). Defaults to False.
+    """
+    generation_cfg: dict = field(default_factory=dict)
+    earlier_answer: Optional[str] = None
+    grounded: bool = False
+
+
+CHAT_STYLES: Dict[str, ChatStyle] = {
+    # demo_v2.py: the temperature slider starts at 0.6 (:550-557) and answers get
+    # max_new_tokens=500 (:468-472); after streaming an answer the demo sets that
+    # turn's text to '</s>' (:479), so later prompts hold '[/INST]</s>' where the
+    # answer was; boxes are drawn from the answer (:483-495).
+    'minigptv2': ChatStyle(dict(temperature=0.6, max_new_tokens=500), earlier_answer='</s>',
+                           grounded=True),
+}
+
+
+def chat_style(template_name: str) -> ChatStyle:
+    """The :class:`ChatStyle` of a template: :data:`CHAT_STYLES`' entry, else the v1 demo's."""
+    return CHAT_STYLES.get(template_name, ChatStyle())
 
 
 GENERATION_THREAD_NAME = 'minigpt4-chat-generation'
@@ -73,7 +113,7 @@ class _TokenQueue(BaseStreamer):
 
 
 class Chat:
-    """Chat with MiniGPT-4 about an image.
+    """Chat with MiniGPT-4 or MiniGPT-v2 about an image.
 
     >>> chat = Chat('minigpt-4_vicuna-7b_caption')
     >>> chat.upload_image('cat.jpg')
@@ -90,10 +130,11 @@ class Chat:
             Defaults to True (the model index checkpoint).
         max_length (int): Prompt tokens (image included) plus
             ``max_new_tokens`` never exceed this (nor the LLM's context).
-            Defaults to 2000 (official).
-        generation_cfg (dict, optional): Overrides of
-            :data:`CHAT_GENERATION_CFG` (the official demo's sampling), e.g.
-            ``dict(do_sample=False)`` for greedy answers; checked as
+            Defaults to 2000 (official, both demos).
+        generation_cfg (dict, optional): Overrides of the official demo's
+            sampling: :data:`CHAT_GENERATION_CFG` updated with the template's
+            :class:`ChatStyle` settings (MiniGPT-v2: temperature 0.6, 500 new
+            tokens). E.g. ``dict(do_sample=False)`` for greedy answers; checked as
             ``model.generation_cfg``. With ``num_beams > 1`` an answer is
             streamed in one piece (beam search cannot stream).
         **kwargs: ``device`` and model config overrides, for the inferencer.
@@ -109,25 +150,30 @@ class Chat:
         self.template = self.model.template
         if not self.template.roles[USER]:
             raise ValueError(f'Template {self.template.name!r} has no chat roles; chat needs '
-                             "a chat template such as 'vicuna_v0' or 'llama2'.")
+                             "a chat template: 'vicuna_v0', 'llama2' or 'minigptv2'.")
         context = self.model.context_length
         if not isinstance(max_length, int) or not 0 < max_length <= context:
             raise ValueError(f'Chat max_length must be an integer in [1, {context}] (the '
                              f"LLM's context), got {max_length!r}.")
         self.max_length = max_length
+        self.style = chat_style(self.template.name)
         self.generation_cfg = self.model.generation_settings(
-            {**CHAT_GENERATION_CFG, **(generation_cfg or {})}, 'Chat generation_cfg')
+            {**CHAT_GENERATION_CFG, **self.style.generation_cfg, **(generation_cfg or {})},
+            'Chat generation_cfg')
+        self.image: Optional[np.ndarray] = None  # RGB (H, W, 3), as decoded
         self.image_tokens: Optional[torch.Tensor] = None
         self.messages: List[list] = []
 
     # ------------------------------------------------------------------ conversation
     def upload_image(self, image: ImageInput) -> None:
         """Start a new conversation about ``image`` (path, PIL image or BGR array),
-        decoded as in training and evaluation."""
-        batch = next(self.inferencer.preprocess([image]))
+        decoded as in training and evaluation (kept in :attr:`image`, RGB)."""
+        bgr = read_image(image)
+        batch = next(self.inferencer.preprocess([bgr]))
         with torch.no_grad():
             images = self.model.data_preprocessor(batch, False)['images']
             self.image_tokens = self.model.extract_image_tokens(images)
+        self.image = np.ascontiguousarray(bgr[..., ::-1])
         self.messages = [[USER, IMAGE_PROMPT]]
 
     def ask(self, question: str) -> None:
@@ -158,6 +204,7 @@ class Chat:
 
     def reset(self) -> None:
         """Forget the image and the conversation."""
+        self.image = None
         self.image_tokens = None
         self.messages = []
 
@@ -166,8 +213,10 @@ class Chat:
         """The prompt of the next answer, shortened to fit ``max_length`` with
         ``max_new_tokens`` (default: ``generation_cfg``'s) after it.
 
-        Whole question/answer rounds after the image turn are dropped, oldest
-        first; the system prompt, the image turn and the latest question stay.
+        Earlier answers are the style's ``earlier_answer`` where it has one
+        (MiniGPT-v2: ``'</s>'``). Whole question/answer rounds after the image
+        turn are dropped, oldest first; the system prompt, the image turn and
+        the latest question stay.
 
         Raises:
             ValueError: If even those do not fit.
@@ -178,9 +227,13 @@ class Chat:
         if max_new_tokens is None:
             max_new_tokens = self.generation_cfg['max_new_tokens']
         budget = self.max_length - max_new_tokens
-        image_turn, later = self.messages[:2], self.messages[2:]
+        earlier_answer = self.style.earlier_answer
+        prompt_messages = [
+            (role, earlier_answer if role == ASSISTANT and earlier_answer is not None else text)
+            for role, text in self.messages]
+        image_turn, later = prompt_messages[:2], prompt_messages[2:]
         while True:
-            messages = [tuple(m) for m in image_turn + later] + [(ASSISTANT, None)]
+            messages = image_turn + later + [(ASSISTANT, None)]
             prompt = build_chat_prompt(self.template, messages)
             length = self.model.prompt_length(prompt)
             if length <= budget:
@@ -246,3 +299,15 @@ class Chat:
         for answer in self.stream_answer(**generation_overrides):
             pass
         return answer
+
+    # ------------------------------------------------------------------ grounding
+    def grounded_answer(self) -> Optional[GroundedAnswer]:
+        """The last answer's phrases and boxes in pixels of :attr:`image` (see
+        :func:`~mmpretrain_minigpt4.grounding.parse_grounded_text`); None unless
+        the template's answers hold boxes (MiniGPT-v2) and the last message is
+        an answer."""
+        if not self.style.grounded or self.image is None or not self.messages \
+                or self.messages[-1][0] != ASSISTANT:
+            return None
+        height, width = self.image.shape[:2]
+        return parse_grounded_text(self.messages[-1][1], (width, height))

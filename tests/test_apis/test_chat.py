@@ -1,13 +1,17 @@
-"""Chat: official multi-turn prompts, stopping at the separator, streaming, context truncation."""
+"""Chat: official multi-turn prompts (MiniGPT-4 and MiniGPT-v2), stopping at the separator,
+streaming, context truncation, the v2 demo's settings and boxes."""
+import os.path as osp
 import threading
 
 import mmpretrain_minigpt4  # noqa: F401
+import numpy as np
 import pytest
 import torch
-from conftest import real_photo
+from conftest import REPO_ROOT, TINY_V2_MODEL_CONFIG, real_photo
+from mmengine.config import Config
 from PIL import Image
 
-from mmpretrain_minigpt4.apis import CHAT_GENERATION_CFG, Chat
+from mmpretrain_minigpt4.apis import CHAT_GENERATION_CFG, Chat, MiniGPT4CaptionInferencer
 from mmpretrain_minigpt4.apis import chat as chat_module
 from mmpretrain_minigpt4.apis.chat import GENERATION_THREAD_NAME
 
@@ -209,3 +213,115 @@ def test_a_failed_answer_leaves_the_conversation_as_it_was(monkeypatch):
     chat.ask('Only?')
     chat.withdraw_question()
     assert chat.messages == [[0, '<Img><ImageHere></Img>']]
+
+
+# ---------------------------------------------------------------------- MiniGPT-v2
+def tiny_v2_inferencer(**kwargs) -> MiniGPT4CaptionInferencer:
+    """The tiny MiniGPT-v2 (random weights) behind the tiny caption config's pipeline at
+    448 px: a v2 model the Chat and the tools can load. Also used by the tools' tests."""
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs/minigpt4/minigpt-4_tiny_caption.py'))
+    cfg.model = Config.fromfile(TINY_V2_MODEL_CONFIG).model
+    cfg.test_dataloader.dataset.pipeline[1].scale = (448, 448)
+    return MiniGPT4CaptionInferencer(cfg, pretrained=False, **kwargs)
+
+
+@pytest.fixture(scope='module')
+def v2_inferencer() -> MiniGPT4CaptionInferencer:
+    torch.manual_seed(0)
+    return tiny_v2_inferencer()
+
+
+def test_minigptv2_prompts_hold_end_of_answer_tokens_not_earlier_answers(v2_inferencer):
+    """demo_v2.py:479 sets every streamed answer's turn to '</s>': later prompts are the
+    questions, each '<s>[INST] q [/INST]', joined by '</s>'; the image is in the first."""
+    chat = Chat(v2_inferencer, generation_cfg=GREEDY)
+    chat.upload_image(Image.fromarray(real_photo('chelsea')))
+    chat.ask('What is it?')
+    first_prompt = chat.build_prompt()
+    assert first_prompt == '<s>[INST] <Img><ImageHere></Img> What is it? [/INST]'
+    first = chat.answer()
+    greedy = {k: v for k, v in chat.generation_cfg.items() if k not in ('temperature', 'top_p')}
+    assert first == chat.model.generate(chat.image_tokens, [first_prompt], **greedy)[0]
+    chat.ask('And the colour?')
+    assert chat.build_prompt() == ('<s>[INST] <Img><ImageHere></Img> What is it? [/INST]</s>'
+                                   '<s>[INST] And the colour? [/INST]')
+    second = chat.answer()
+    chat.ask('Where is it?')
+    assert chat.build_prompt() == ('<s>[INST] <Img><ImageHere></Img> What is it? [/INST]</s>'
+                                   '<s>[INST] And the colour? [/INST]</s>'
+                                   '<s>[INST] Where is it? [/INST]')
+    # The conversation itself keeps the answers (for the page and grounded_answer).
+    assert chat.messages == [[0, '<Img><ImageHere></Img> What is it?'], [1, first],
+                             [0, 'And the colour?'], [1, second], [0, 'Where is it?']]
+    assert first and first != '</s>' and second
+
+
+def test_minigptv2_turn_two_token_ids(v2_inferencer):
+    """With the real Llama-2 tokenizer: the auto BOS and the text '<s>' (a double BOS, as
+    officially), then after the image '</s>' (2) and '<s>' (1) as special tokens, and the
+    next '[INST]' with the dummy-prefix space of a new text piece ('▁[')."""
+    chat = Chat(v2_inferencer, generation_cfg=GREEDY)
+    chat.upload_image(Image.fromarray(real_photo('chelsea')))
+    chat.messages = [[0, '<Img><ImageHere></Img> What is it?'], [1, 'A cat.'],
+                     [0, 'And the colour?']]
+    before, after = chat.model.prompt_token_ids(chat.build_prompt())
+    #                 BOS <s> ▁[  INST   ]     ▁<  Img    >
+    assert before == [1, 1, 518, 25580, 29962, 529, 25518, 29958]
+    assert after == [
+        1533, 25518, 29958,  # ▁</ Img >
+        1724, 338, 372, 29973,  # ▁What ▁is ▁it ?
+        518, 29914, 25580, 29962,  # ▁[ / INST ]
+        2, 1,  # </s> <s>
+        518, 25580, 29962,  # ▁[ INST ]
+        1126, 278, 12384, 29973,  # ▁And ▁the ▁colour ?
+        518, 29914, 25580, 29962]  # ▁[ / INST ]
+
+
+def test_minigptv2_long_conversations_drop_old_rounds(v2_inferencer):
+    chat = Chat(v2_inferencer, generation_cfg=GREEDY)
+    chat.upload_image(Image.fromarray(real_photo('chelsea')))
+    chat.messages = [[0, '<Img><ImageHere></Img> First?'], [1, 'One.'], [0, 'Second?'],
+                     [1, 'Two.'], [0, 'Third?']]
+    chat.max_length = chat.model.prompt_length(chat.build_prompt()) + GREEDY['max_new_tokens'] - 1
+    assert chat.build_prompt() == ('<s>[INST] <Img><ImageHere></Img> First? [/INST]</s>'
+                                   '<s>[INST] Third? [/INST]')
+
+
+def test_minigptv2_chat_uses_the_v2_demo_settings(v2_inferencer):
+    chat = Chat(v2_inferencer)
+    assert chat.generation_cfg == {**CHAT_GENERATION_CFG, 'temperature': 0.6,
+                                   'max_new_tokens': 500}
+    assert chat.max_length == 2000
+    # Explicit settings win; MiniGPT-4 keeps its demo's.
+    assert Chat(v2_inferencer, generation_cfg=dict(temperature=0.9)).generation_cfg[
+        'temperature'] == 0.9
+    assert Chat(v2_inferencer, generation_cfg=dict(max_new_tokens=7)).generation_cfg[
+        'temperature'] == 0.6
+
+
+def test_v1_chat_keeps_its_demo_settings(vicuna_chat):
+    assert vicuna_chat.generation_cfg['temperature'] == 1.0
+    assert Chat(vicuna_chat.inferencer).generation_cfg == CHAT_GENERATION_CFG
+
+
+def test_grounded_answer_reads_boxes_in_pixels_of_the_uploaded_image(v2_inferencer, vicuna_chat):
+    chat = Chat(v2_inferencer, generation_cfg=GREEDY)
+    photo = real_photo('chelsea')  # 451 x 300
+    chat.upload_image(Image.fromarray(photo))
+    assert np.array_equal(chat.image, photo)  # RGB, as uploaded
+    chat.ask('[grounding] describe this image in detail')
+    assert chat.grounded_answer() is None  # not answered yet
+    chat.messages.append([1, '<p>a cat</p> {<10><20><50><60>} on <p>a rug</p> {<0><90><100>}'])
+    answer = chat.grounded_answer()
+    assert answer.text == 'a cat on a rug'
+    assert [(p.text, p.boxes) for p in answer.phrases] == [
+        ('a cat', [(45.1, 60.0, 225.5, 180.0)]), ('a rug', [])]
+    assert answer.problems == ["malformed box '<0><90><100>' in '{<0><90><100>}': expected "
+                               '<x1><y1><x2><y2>']
+    # A MiniGPT-4 answer is never read for boxes, whatever its text.
+    vicuna_chat.upload_image(Image.fromarray(photo))
+    vicuna_chat.ask('Where is the cat?')
+    vicuna_chat.messages.append([1, '<p>a cat</p> {<10><20><50><60>}'])
+    assert vicuna_chat.grounded_answer() is None
+    chat.reset()
+    assert chat.image is None and chat.grounded_answer() is None

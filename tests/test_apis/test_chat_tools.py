@@ -4,10 +4,16 @@ import html
 import importlib
 import os.path as osp
 
+import numpy as np
 import pytest
 import torch
 from conftest import REPO_ROOT, real_photo
 from PIL import Image
+from test_chat import tiny_v2_inferencer  # tests/test_apis/test_chat.py
+
+from mmpretrain_minigpt4.apis import Chat
+from mmpretrain_minigpt4.grounding import parse_grounded_text
+from mmpretrain_minigpt4.visualization import draw_grounded_answer
 
 
 @pytest.fixture(scope='module')
@@ -27,9 +33,18 @@ def chat(tools):
     return chat_tool.build_chat(args)
 
 
-def test_command_line_sets_decoding_and_weights(chat, tools):
+def test_command_line_sets_decoding_and_weights(chat, tools, monkeypatch):
     assert chat.generation_cfg['do_sample'] is False
     assert chat.generation_cfg['max_new_tokens'] == 6 and chat.max_length == 2000
+    # Unset options leave Chat its template's demo settings (MiniGPT-v2: 0.6, 500 tokens).
+    made = {}
+    monkeypatch.setattr(tools[0], 'Chat', lambda model, **kwargs: made.update(kwargs))
+    tools[0].build_chat(tools[0].parse_args(['m', 'x.jpg']))
+    assert made['generation_cfg'] == {}
+    tools[0].build_chat(tools[0].parse_args(['m', 'x.jpg', '--temperature', '0.3',
+                                             '--num-beams', '2', '--greedy']))
+    assert made['generation_cfg'] == dict(temperature=0.3, num_beams=2, do_sample=False)
+    monkeypatch.undo()
     args = tools[0].parse_args(['m', 'x.jpg', '--checkpoint', 'c.pth', '--llm', '/llm'])
     assert (args.checkpoint, args.llm, args.greedy) == ('c.pth', '/llm', False)
     with pytest.raises(SystemExit):
@@ -255,3 +270,98 @@ def test_a_failed_turn_is_one_line_and_the_chat_goes_on(chat, tools, tmp_path, m
     assert [m[0] for m in chat.messages] == [0, 1, 0, 1]
     assert chat.messages[0][1] == '<Img><ImageHere></Img> Hi?'
     assert chat.messages[2][1] == 'And its colour?'
+
+
+# ---------------------------------------------------------------------- MiniGPT-v2 boxes
+GROUNDED = ('<p>a cat</p> {<10><20><30><60>} on <p>a rug</p> {<0><80><20><100>}<delim>'
+            '{<40><80><60><100>} near {<70><10><90><30>} and {<5><5>}')
+
+
+@pytest.fixture(scope='module')
+def v2_chat() -> Chat:
+    torch.manual_seed(0)
+    return Chat(tiny_v2_inferencer(), generation_cfg=dict(do_sample=False, max_new_tokens=6))
+
+
+def script_answers(monkeypatch, chat: Chat, answers) -> None:
+    """``chat.model.generate`` streams each of ``answers`` in turn, token by token."""
+    answers, tokenizer = iter(answers), chat.model.tokenizer
+
+    def generate(image_tokens, prompts, streamer=None, **settings):
+        answer = next(answers)
+        for token in tokenizer.encode(answer):
+            streamer.put(torch.tensor([token]))
+        streamer.end()
+        return [answer]
+
+    monkeypatch.setattr(chat.model, 'generate', generate)
+
+
+def test_terminal_prints_and_saves_the_boxes_of_a_v2_answer(v2_chat, tools, tmp_path,
+                                                           monkeypatch):
+    photo = tmp_path / 'chelsea.png'  # 451 x 300
+    Image.fromarray(real_photo('chelsea')).save(photo)
+    script_answers(monkeypatch, v2_chat, [GROUNDED, 'A cat.', '{<10><20><30><40>}'])
+    written = []
+    lines = ['[grounding] describe this image in detail', '[vqa] what is it?', '[refer] the cat']
+    tools[0].chat_loop(v2_chat, str(photo), iter(lines), written.append,
+                       save_boxes=str(tmp_path / 'boxes'))
+    output = ''.join(written).splitlines()
+    first, second = str(tmp_path / 'boxes/chelsea_boxes1.png'), str(tmp_path /
+                                                                    'boxes/chelsea_boxes2.png')
+    assert output[1:] == [
+        f'MiniGPT-4: {GROUNDED}',
+        '  a cat: 45, 60, 135, 180',
+        '  a rug: 0, 240, 90, 300',
+        '  a rug: 180, 240, 271, 300',
+        '  box: 316, 30, 406, 90',
+        "  unread: malformed box '<5><5>' in '{<5><5>}': expected <x1><y1><x2><y2>",
+        f'  drawn: {first}',
+        'MiniGPT-4: A cat.',  # no boxes: nothing more
+        'MiniGPT-4: {<10><20><30><40>}',
+        '  box: 45, 60, 135, 120',
+        f'  drawn: {second}']
+    expected = draw_grounded_answer(real_photo('chelsea'),
+                                    parse_grounded_text(GROUNDED, (451, 300)))
+    assert np.array_equal(np.asarray(Image.open(first)), expected)
+    assert sorted(p.name for p in (tmp_path / 'boxes').iterdir()) == ['chelsea_boxes1.png',
+                                                                      'chelsea_boxes2.png']
+
+
+def test_terminal_prints_no_boxes_for_minigpt4(chat, tools, tmp_path, monkeypatch):
+    photo = tmp_path / 'chelsea.png'
+    Image.fromarray(real_photo('chelsea')).save(photo)
+    script_answers(monkeypatch, chat, [GROUNDED])
+    written = []
+    tools[0].chat_loop(chat, str(photo), iter(['Where is the cat?']), written.append,
+                       save_boxes=str(tmp_path / 'boxes'))
+    assert ''.join(written).splitlines()[1:] == [f'MiniGPT-4: {GROUNDED}']
+    assert list((tmp_path / 'boxes').iterdir()) == []
+
+
+def test_demo_shows_the_drawn_boxes_of_a_v2_answer_only(v2_chat, chat, tools, monkeypatch):
+    demo = tools[1]
+    session, _, _ = demo.start_conversation(v2_chat, None, Image.fromarray(real_photo('coffee')))
+    script_answers(monkeypatch, session, [GROUNDED, 'A cup.'])
+    replies = list(demo.stream_reply_with_boxes(session, '[grounding] describe it', [],
+                                                *settings()))
+    *streamed, (history, picture) = replies
+    assert all(picture is None for _, picture in streamed)
+    assert history == streamed[-1][0] and history[-1] == shown('assistant', GROUNDED)
+    height, width = real_photo('coffee').shape[:2]
+    assert np.array_equal(picture, draw_grounded_answer(
+        real_photo('coffee'), parse_grounded_text(GROUNDED, (width, height))))
+    # An answer without boxes, a refused question: no picture.
+    replies = list(demo.stream_reply_with_boxes(session, '[vqa] what is it?', [], *settings()))
+    assert replies[-1][0][-1] == shown('assistant', 'A cup.')
+    assert all(picture is None for _, picture in replies)
+    refused = list(demo.stream_reply_with_boxes(session, 'why ' * 3000, [], *settings()))
+    assert refused[-1][0][-1]['content'].startswith('Not answered')
+    assert all(picture is None for _, picture in refused)
+    # A MiniGPT-4 answer is not read for boxes, whatever its text.
+    v1_session, _, _ = demo.start_conversation(chat, None, Image.fromarray(real_photo('coffee')))
+    script_answers(monkeypatch, v1_session, [GROUNDED])
+    replies = list(demo.stream_reply_with_boxes(v1_session, 'Where?', [], *settings()))
+    assert replies[-1][0][-1] == shown('assistant', GROUNDED)
+    assert all(picture is None for _, picture in replies)
+    assert list(demo.stream_reply_with_boxes(None, 'Where?', [], *settings()))[-1][1] is None

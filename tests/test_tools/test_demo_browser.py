@@ -1,9 +1,12 @@
 """tools/demo_gradio.py served on the tiny model and driven in headless Chromium.
 
-One server for the file; every browser context is a separate gradio session. The
-answers the pages show are compared with those of :class:`Chat` in this process on
-the same tiny model (the same seeded random weights, greedy decoding).
+Two servers for the file, started together: the tiny MiniGPT-4, whose answers the
+pages show are compared with those of :class:`Chat` in this process on the same
+tiny model (the same seeded random weights, greedy decoding), and the tiny
+MiniGPT-v2 with scripted answers (its random LLM writes no boxes), for the drawn
+boxes. Every browser context is a separate gradio session.
 """
+import io
 import os
 import os.path as osp
 import re
@@ -11,14 +14,18 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 
+import numpy as np
 import pytest
 import torch
 from conftest import REPO_ROOT, load_script, real_photo
 from PIL import Image
 
 from mmpretrain_minigpt4.apis import Chat
+from mmpretrain_minigpt4.grounding import parse_grounded_text
+from mmpretrain_minigpt4.visualization import PHRASE_COLOURS, draw_grounded_answer
 
 CHROMIUM = '/usr/bin/chromium'  # Debian's: playwright cannot download its own here
 # Without the background-networking flags Chromium's start-up connections are refused
@@ -69,25 +76,64 @@ def wait_until_serving(url: str, server: subprocess.Popen, log_path: str,
                          + open(log_path).read()[-3000:])
 
 
+# One process serves both demos (one interpreter, torch and gradio import instead of
+# two): the MiniGPT-v2 demo on the tiny v2 model, whose generate streams a scripted
+# answer per task token of the last question, in gradio's threads; then the MiniGPT-4
+# demo by tools/demo_gradio.py's command line. Arguments: the two ports.
+V2_ANSWERS = {'[grounding]': '<p>an astronaut</p> {<10><5><60><95>} and <p>a rocket</p> '
+                             '{<70><0><90><50>}',
+              '[vqa]': 'An astronaut.'}
+SERVERS = f"""
+import sys
+sys.path[:0] = ['tools', 'tests', 'tests/test_apis']
+import torch
+import demo_gradio
+from test_chat import tiny_v2_inferencer
+from mmpretrain_minigpt4.apis import Chat
+
+v1_port, v2_port = sys.argv[1:]
+v2_chat = Chat(tiny_v2_inferencer())
+
+def scripted_generate(image_tokens, prompts, streamer=None, **settings):
+    question = prompts[0].rsplit('[INST]', 1)[-1]
+    answer = next(a for token, a in {V2_ANSWERS!r}.items() if token in question)
+    for token in v2_chat.model.tokenizer.encode(answer):
+        streamer.put(torch.tensor([token]))
+    streamer.end()
+    return [answer]
+
+v2_chat.model.generate = scripted_generate
+demo_gradio.build_demo(v2_chat).queue(default_concurrency_limit=1).launch(
+    server_name='127.0.0.1', server_port=int(v2_port), share=False, prevent_thread_lock=True)
+demo_gradio.main([*{MODEL_ARGS!r}, '--seed', {SEED!r}, '--host', '127.0.0.1', '--port', v1_port])
+"""
+
+
 @pytest.fixture(scope='module')
-def demo_url(tmp_path_factory):
-    """The demo on the tiny model, on a free loopback port; killed at the end."""
-    port = free_port()
-    log_path = str(tmp_path_factory.mktemp('demo') / 'server.log')
+def demo_servers(tmp_path_factory):
+    """``{'v1': url, 'v2': url}``: the two demos on free loopback ports; killed at the end."""
+    ports = {'v1': free_port(), 'v2': free_port()}
+    log_path = str(tmp_path_factory.mktemp('demo') / 'servers.log')
     env = {**os.environ, 'GRADIO_ANALYTICS_ENABLED': 'False', 'HF_HUB_OFFLINE': '1',
            'CUDA_VISIBLE_DEVICES': ''}
     with open(log_path, 'w') as log:
         server = subprocess.Popen(
-            [sys.executable, 'tools/demo_gradio.py', *MODEL_ARGS, '--seed', SEED,
-             '--host', '127.0.0.1', '--port', str(port)],
+            [sys.executable, '-c', SERVERS, str(ports['v1']), str(ports['v2'])],
             cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        url = f'http://127.0.0.1:{port}/'
-        wait_until_serving(url, server, log_path)
-        yield url
+        urls = {name: f'http://127.0.0.1:{port}/' for name, port in ports.items()}
+        for url in urls.values():
+            wait_until_serving(url, server, log_path)
+        yield urls
     finally:
         server.kill()
         server.wait(timeout=30)
+
+
+@pytest.fixture(scope='module')
+def demo_url(demo_servers):
+    """The MiniGPT-4 demo."""
+    return demo_servers['v1']
 
 
 @pytest.fixture(scope='module')
@@ -145,12 +191,13 @@ def browser():
 
 @pytest.fixture
 def open_session(browser, demo_url):
-    """``open_session()``: a new browser session of the demo (closed after the test)."""
+    """``open_session(url=demo_url)``: a new browser session of a demo (closed after the
+    test)."""
     contexts = []
 
-    def open_one() -> DemoPage:
+    def open_one(url: str = demo_url) -> DemoPage:
         contexts.append(browser.new_context(viewport=dict(width=1280, height=900)))
-        return DemoPage(contexts[-1], demo_url)
+        return DemoPage(contexts[-1], url)
 
     yield open_one
     for context in contexts:
@@ -218,6 +265,14 @@ class DemoPage:
         self.expect(self.page.locator('[data-testid=user]')).to_have_count(0)
         self.expect(self.page.locator('[data-testid=bot]')).to_have_count(0)
 
+    def boxes_picture(self) -> np.ndarray:
+        """The picture of the answer's boxes the page shows, as RGB pixels from the server."""
+        image = self.page.locator('#answer-boxes img')
+        self.expect(image).to_be_visible()
+        url = urllib.parse.urljoin(self.page.url, image.get_attribute('src'))
+        body = self.page.request.get(url).body()
+        return np.asarray(Image.open(io.BytesIO(body)).convert('RGB'))
+
     def set_setting(self, label: str, value) -> None:
         number = self.page.get_by_label(f'number input for {label}')
         number.fill(str(value))
@@ -234,6 +289,7 @@ def test_each_session_has_its_own_conversation_and_image(open_session, shared_ch
     streamed = [as_shown(text) for text in astronaut_chat.stream_answer()]
     first_answer = first.ask('What is in the picture?')
     assert first_answer and first_answer == streamed[-1]
+    first.expect(first.page.locator('#answer-boxes')).to_be_hidden()  # MiniGPT-4: no boxes
     # The answer streamed: the page showed it growing, token by token, before it was whole.
     shown = first.shown_states(1)
     assert shown[-1] == first_answer
@@ -325,3 +381,26 @@ def test_every_setting_combination_answers(open_session, shared_chat, photos):
     assert session.shown_states(3)[-1] == streamed
     assert session.questions() == ['What is in the picture?', 'Describe it in detail.',
                                    'And the colours?']
+
+
+def test_v2_answers_with_boxes_show_them_drawn(open_session, demo_servers, photos):
+    session = open_session(demo_servers['v2'])
+    # The official v2 demo's settings.
+    for label, value in (('Temperature (sampling)', '0.6'), ('Max new tokens', '500')):
+        session.expect(session.page.get_by_label(f'number input for {label}')).to_have_value(
+            value)
+    session.upload_photo(photos['astronaut'])  # 512 x 512
+    boxes = session.page.locator('#answer-boxes')
+    grounded = V2_ANSWERS['[grounding]']
+    assert session.ask('[grounding] describe this image in detail') == grounded
+    picture = session.boxes_picture()
+    assert np.array_equal(picture, draw_grounded_answer(
+        real_photo('astronaut'), parse_grounded_text(grounded, (512, 512))))
+    assert tuple(picture[256, 51]) == PHRASE_COLOURS[0]  # the astronaut's left edge (x 10 %)
+    # An answer without boxes takes the picture away; so does a restart.
+    assert session.ask('[vqa] what is it?') == V2_ANSWERS['[vqa]']
+    session.expect(boxes).to_be_hidden()
+    session.ask('[grounding] describe this image in detail')
+    session.expect(boxes).to_be_visible()
+    session.restart()
+    session.expect(boxes).to_be_hidden()

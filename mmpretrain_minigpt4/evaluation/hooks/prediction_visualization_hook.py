@@ -1,4 +1,5 @@
-"""Draw each test image with its predicted caption or question and answer."""
+"""Draw each test image with its predicted caption or question and answer, and its
+predicted boxes (MiniGPT-v2 grounding)."""
 import math
 import os.path as osp
 from typing import Sequence
@@ -7,6 +8,8 @@ from mmengine.fileio import join_path
 from mmpretrain.engine.hooks import VisualizationHook
 from mmpretrain.registry import HOOKS
 from mmpretrain.structures import DataSample
+
+from ...visualization import draw_predicted_boxes
 
 
 @HOOKS.register_module()
@@ -19,6 +22,12 @@ class PredictionVisualizationHook(VisualizationHook):
     files ``<sample index>_<image name>.png`` so that several questions about
     one image do not overwrite each other. ``tools/test.py --show-dir DIR``
     enables it.
+
+    A sample with ``pred_bboxes`` (MiniGPT-v2 with ``parse_boxes``: pixels of
+    the original image, with ``pred_phrases``) also gets its boxes drawn,
+    labelled (:func:`~mmpretrain_minigpt4.visualization.draw_predicted_boxes`):
+    scaled from the sample's ``ori_shape`` to the input image, so that they
+    sit where the model saw them, beside its text.
 
     Args:
         enable (bool): Whether to draw. Defaults to False.
@@ -45,6 +54,8 @@ class PredictionVisualizationHook(VisualizationHook):
             # Inputs are the loaded uint8 images (BGR from LoadImageWithPIL), before normalisation.
             image = data_batch['inputs'][sample_id - start].permute(1, 2, 0).cpu().numpy()
             image = image[..., ::-1].astype('uint8').copy()
+            if 'pred_bboxes' in sample:
+                image = draw_predicted_boxes(image, sample, self._visualizer)
             stem = osp.splitext(osp.basename(sample.get('img_path', '')))[0] or 'image'
             name = f'{sample_id:06d}_{stem}'
             draw_args = dict(self.draw_args)
