@@ -18,8 +18,9 @@ env_cfg = dict(
     dist_cfg=dict(backend='nccl'),
 )
 
-# A progress bar over evaluation batches (the LoggerHook prints a line per interval).
-custom_hooks = [dict(type='ProgressBarHook')]
+# A progress bar over evaluation batches (the LoggerHook prints a line per interval), and
+# torch's random state in checkpoints (a resumed run draws the same dropout masks).
+custom_hooks = [dict(type='ProgressBarHook'), dict(type='RandomStateHook')]
 
 # Scalars to vis_data/scalars.json, and the loss curve drawn as vis_data/loss_curve.png.
 vis_backends = [dict(type='LocalVisBackend'), dict(type='LossCurveVisBackend')]
