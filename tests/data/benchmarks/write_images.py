@@ -50,13 +50,29 @@ IMAGES = {
         'val/VizWiz_val_00000000.jpg': 'coffee',
         'val/VizWiz_val_00000001.jpg': 'chelsea',
     },
+    'refcoco': {
+        'train2014/COCO_train2014_000000200001.jpg': 'astronaut',
+        'train2014/COCO_train2014_000000200002.jpg': 'chelsea',
+    },
+    'iconqa': {
+        'iconqa/val/choose_txt/101/image.png': 'rocket',
+        'iconqa/val/choose_txt/102/image.png': 'coffee',
+    },
+    'hateful_memes': {
+        'img/01235.png': 'chelsea',
+        'img/04678.png': 'coffee',
+        'img/52016.png': 'rocket',
+    },
 }
 
 
-def write_images() -> None:
-    for benchmark, images in IMAGES.items():
-        for relative, photo in images.items():
-            path = osp.join(HERE, benchmark, relative)
+def write_images(images: dict, root: str) -> None:
+    """Write ``images`` (``{folder: {relative image path: scikit-image photo}}``) under
+    ``root``: each photo shrunk to a long side of ``LONG_SIDE`` pixels (bicubic), saved by
+    its extension (JPEG at quality 85). The MiniGPT-v2 training mini data uses it too."""
+    for folder, files in images.items():
+        for relative, photo in files.items():
+            path = osp.join(root, folder, relative)
             os.makedirs(osp.dirname(path), exist_ok=True)
             image = Image.fromarray(getattr(data, photo)())
             image.thumbnail((LONG_SIDE, LONG_SIDE), Image.BICUBIC)
@@ -64,4 +80,4 @@ def write_images() -> None:
 
 
 if __name__ == '__main__':
-    write_images()
+    write_images(IMAGES, HERE)

@@ -1,8 +1,9 @@
 # What every benchmark shares: the runtime, a
-# test loop, a hook that draws predictions (`tools/test.py --show-dir`) and the
+# test loop, a hook that draws predictions (`tools/test.py --show-dir`), the
 # official evaluation decoding of MiniGPT-v2 (greedy, at most 20 new tokens,
-# no repetition penalty). A benchmark config applies `benchmark_model` to its
-# model: `model = {{_base_.benchmark_model}}`.
+# no repetition penalty) and the image pipelines of MiniGPT-4 and MiniGPT-v2.
+# A benchmark config applies `benchmark_model` to its model:
+# `model = {{_base_.benchmark_model}}`.
 _base_ = ['../../default_runtime.py']
 
 default_hooks = dict(visualization=dict(type='PredictionVisualizationHook', enable=False))
@@ -32,6 +33,9 @@ vqa_test_pipeline = [
         algorithm_keys=['question', 'gt_answer', 'gt_answer_weight'],
         meta_keys=['question_id', 'image_id', 'img_path']),
 ]
+# MiniGPT-v2 sees 448 x 448 images (minigptv2_benchmark_evaluation.yaml: blip2_image_eval 448).
+minigptv2_resize = dict(vqa_test_pipeline[1], scale=(448, 448))
+minigptv2_vqa_test_pipeline = [vqa_test_pipeline[0], minigptv2_resize, vqa_test_pipeline[2]]
 
 # MiniGPT-v2's short-answer VQA prompt (OK-VQA, GQA); it prefixes its prompts
 # with the task token '[vqa] ', which MiniGPT-4 (v1) was not trained with.

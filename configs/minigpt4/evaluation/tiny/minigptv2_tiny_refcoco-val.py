@@ -1,0 +1,9 @@
+# refcoco-val with the CPU-tiny random MiniGPT-v2 on its mini split (for tests); the
+# other RefCOCO / RefCOCO+ / RefCOCOg splits inherit it.
+_base_ = [
+    '../../_base_/models/minigptv2_tiny.py',
+    '../../_base_/datasets/evaluation/minigptv2_refcoco.py',
+]
+
+model = {{_base_.benchmark_model}}
+test_dataloader = dict(num_workers=0, dataset=dict(data_root='tests/data/benchmarks/refcoco'))

@@ -1,0 +1,4 @@
+# refcocog-test with the CPU-tiny random MiniGPT-v2 on its mini split (for tests).
+_base_ = ['./minigptv2_tiny_refcoco-val.py']
+
+test_dataloader = dict(dataset=dict(ann_file='eval_data/refcocog_test.json'))
