@@ -18,6 +18,9 @@ INST_IMG = [518, 25580, 29962, 529, 25518, 29958]  # '▁[' 'INST' ']' '▁<' 'I
 CLOSE_IMG = [1533, 25518, 29958]  # '▁</' 'Img' '>'
 CLOSE_INST = [518, 29914, 25580, 29962]  # '▁[' '/' 'INST' ']'
 LONE_SPACE = 29871  # '▁': the second of training's two spaces before '[/INST]'
+# '{<10><20><30><40>}' + '</s>': '▁{' '<' '1' '0' '><' '2' '0' '><' '3' '0' '><' '4' '0' '>' '}'
+BOX_TARGET_IDS = [426, 29966, 29896, 29900, 5299, 29906, 29900, 5299, 29941, 29900, 5299, 29946,
+                  29900, 29958, 29913, 2]
 INSTRUCTIONS = {
     # task -> (instruction, ids of ' ' + instruction)
     'vqa': ('[vqa] What is in the image?',
@@ -25,10 +28,20 @@ INSTRUCTIONS = {
     # '▁[' 'refer' ']' '▁give' '▁me' '▁the' '▁location' '▁of' '▁the' '▁red' '▁car'
     'refer': (task_instruction('refer', 1, 'the red car'),
               [518, 20275, 29962, 2367, 592, 278, 4423, 310, 278, 2654, 1559]),
+    # '▁[' 'ground' 'ing' ']' '▁please' '▁describe' '▁this' '▁image' '▁in' '▁details'
+    'grounding': (task_instruction('grounding', 0),
+                  [518, 2057, 292, 29962, 3113, 8453, 445, 1967, 297, 4902]),
+    # '▁[' 'd' 'ete' 'ction' ']' '▁a' '▁red' '▁car'
+    'detection': (task_instruction('detection', 0, 'a red car'),
+                  [518, 29881, 2650, 428, 29962, 263, 2654, 1559]),
+    # '▁[' 'ident' 'ify' ']' '▁what' '▁object' '▁is' '▁in' '▁this' '▁location', then the
+    # box: '▁{' '<' '1' '0' '><' '2' '0' '><' '3' '0' '><' '4' '0' '>' '}'
+    'identify': (task_instruction('identify', 1, '{<10><20><30><40>}'),
+                 [518, 1693, 1598, 29962, 825, 1203, 338, 297, 445, 4423] + BOX_TARGET_IDS[:-1]),
+    # '▁[' 'caption' ']' '▁Br' 'ief' 'ly' '▁describe' '▁this' '▁image' '.'
+    'caption': (task_instruction('caption', 0),
+                [518, 6671, 29962, 1771, 2575, 368, 8453, 445, 1967, 29889]),
 }
-# '{<10><20><30><40>}' + '</s>': '▁{' '<' '1' '0' '><' '2' '0' '><' '3' '0' '><' '4' '0' '>' '}'
-BOX_TARGET_IDS = [426, 29966, 29896, 29900, 5299, 29906, 29900, 5299, 29941, 29900, 5299, 29946,
-                  29900, 29958, 29913, 2]
 
 
 def build_tiny_v2(seed: int = 0, **overrides):
