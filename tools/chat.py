@@ -12,6 +12,8 @@ official demo of the model's template (MiniGPT-v2: temperature 0.6, 500 new
 tokens). A MiniGPT-v2 answer with boxes (``[grounding] ...``, ``[refer] ...``)
 is followed by its boxes in pixels of the image, one ``phrase: x1, y1, x2, y2``
 line each; ``--save-boxes DIR`` also saves the image with them drawn.
+``--quantization 8bit|4bit`` (or ``--low-resource``, the official name for 8 bits)
+loads the LLM through bitsandbytes.
 """
 import argparse
 import copy
@@ -28,6 +30,8 @@ import torch
 import mmpretrain_minigpt4  # noqa: F401  (before mmpretrain: compat fixes, model names)
 from mmpretrain_minigpt4.apis import Chat
 from mmpretrain_minigpt4.grounding import GroundedAnswer
+from mmpretrain_minigpt4.models.language_models.quantization import (QUANTIZATION_MODES,
+                                                                     low_memory_overrides)
 from mmpretrain_minigpt4.visualization import draw_grounded_answer
 
 
@@ -46,6 +50,12 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--llm', help="LLM directory (default: the model's $MINIGPT4_* "
                         'directory)')
     parser.add_argument('--device', help='e.g. cuda:0 (default: CPU)')
+    memory = parser.add_mutually_exclusive_group()
+    memory.add_argument('--quantization', choices=QUANTIZATION_MODES,
+                        help='the LLM in 8-bit (LLM.int8) or 4-bit NF4 through bitsandbytes, '
+                        'the ViT in float16 (about 10 / 7 GB for a 7B model)')
+    memory.add_argument('--low-resource', action='store_true',
+                        help="the official demo's low_resource: --quantization 8bit")
     parser.add_argument('--greedy', action='store_true',
                         help='greedy decoding instead of the official demo sampling')
     # Unset: the official demo's (Chat's defaults for the model's template).
@@ -72,7 +82,7 @@ def build_chat(args: argparse.Namespace) -> Chat:
     if args.seed is not None:
         torch.manual_seed(args.seed)
     pretrained = False if args.random_weights else (args.checkpoint or True)
-    model_overrides = {'llm': dict(name_or_path=args.llm)} if args.llm else {}
+    model_overrides = model_overrides_of(args)
     given = dict(max_new_tokens=args.max_new_tokens, temperature=args.temperature,
                  num_beams=args.num_beams)
     generation_cfg = {key: value for key, value in given.items() if value is not None}
@@ -80,6 +90,18 @@ def build_chat(args: argparse.Namespace) -> Chat:
         generation_cfg['do_sample'] = False
     return Chat(args.model, pretrained=pretrained, device=args.device,
                 max_length=args.max_length, generation_cfg=generation_cfg, **model_overrides)
+
+
+def model_overrides_of(args: argparse.Namespace) -> dict:
+    """The ``model`` config overrides that ``--llm`` and ``--quantization`` /
+    ``--low-resource`` ask for (the quantized weights load onto ``--device``)."""
+    overrides = {}
+    quantization = '8bit' if args.low_resource else args.quantization
+    if quantization is not None:
+        overrides = low_memory_overrides(quantization, args.device)
+    if args.llm:
+        overrides['llm'] = dict(overrides.get('llm', {}), name_or_path=args.llm)
+    return overrides
 
 
 def print_stream(partials: Iterable[str], write: Callable[[str], None]) -> str:

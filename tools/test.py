@@ -3,7 +3,8 @@
 mmpretrain's ``tools/test.py`` with the plugin imported first, an optional
 checkpoint (the LLM comes from its own directory; a random tiny model needs
 none), predictions dumped as JSON/pickle/YAML by ``--out``, images drawn with
-their caption or question and answer by ``--show-dir``, and a table of the
+their caption or question and answer by ``--show-dir``, ``--quantization 8bit|4bit``
+(``--low-resource``: 8 bits) for the LLM through bitsandbytes, and a table of the
 metrics at the end. See docs/evaluation.md.
 """
 import argparse
@@ -19,6 +20,8 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmpretrain_minigpt4.engine import use_cpu_distributed
+from mmpretrain_minigpt4.models.language_models.quantization import (QUANTIZATION_MODES,
+                                                                     low_memory_overrides)
 
 NO_CHECKPOINT = 'none'
 
@@ -49,6 +52,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
         help='job launcher')
+    memory = parser.add_mutually_exclusive_group()
+    memory.add_argument('--quantization', choices=QUANTIZATION_MODES,
+                        help='the LLM in 8-bit (LLM.int8) or 4-bit NF4 through bitsandbytes, '
+                        'the ViT in float16')
+    memory.add_argument('--low-resource', action='store_true',
+                        help="the official low_resource: --quantization 8bit")
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     if args.out is None and args.out_item is not None:
@@ -73,6 +82,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.load_from = args.checkpoint
     if args.amp:
         cfg.test_cfg.fp16 = True
+    quantization = '8bit' if args.low_resource else args.quantization
+    if quantization is not None:
+        cfg.merge_from_dict(dict(model=low_memory_overrides(quantization)))
 
     if args.show or args.show_dir is not None:
         if 'visualization' not in cfg.default_hooks:

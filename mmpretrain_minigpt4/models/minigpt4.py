@@ -115,6 +115,11 @@ class MiniGPT4(BaseModel):
             Defaults to False.
         parse_boxes (bool): Whether ``predict`` reads the answers' boxes (see
             above). Defaults to False.
+        vision_dtype (str, optional): Cast the frozen ViT to this dtype
+            (``'float16'``, ``'bfloat16'``), as the official ``vit_precision:
+            fp16`` and its ``low_resource`` demo: half the ViT's memory;
+            ``ln_vision`` still normalises in float32. Defaults to None (the
+            ViT stays in float32).
         data_preprocessor (dict, optional): Defaults to
             ``MultiModalDataPreprocessor`` with CLIP mean/std, BGR -> RGB.
         init_cfg (dict, optional): MMEngine init config; a ``Pretrained``
@@ -144,6 +149,7 @@ class MiniGPT4(BaseModel):
                  llm_gradient_checkpointing: bool = False,
                  compile_generation: Union[bool, dict] = False,
                  parse_boxes: bool = False,
+                 vision_dtype: Optional[str] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
@@ -164,6 +170,11 @@ class MiniGPT4(BaseModel):
         self.parse_boxes = parse_boxes
 
         self.vision_encoder = MODELS.build(vision_encoder)
+        if vision_dtype is not None:
+            if vision_dtype not in ('float16', 'bfloat16', 'float32'):
+                raise ValueError("model.vision_dtype must be 'float16', 'bfloat16' or "
+                                 f"'float32', got {vision_dtype!r}.")
+            self.vision_encoder.to(getattr(torch, vision_dtype))
         self.ln_vision = FP32LayerNorm(self.vision_encoder.embed_dim)
         self.neck = MODELS.build(neck) if neck is not None else None
         self.head = MODELS.build(head)

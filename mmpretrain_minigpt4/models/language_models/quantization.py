@@ -75,3 +75,18 @@ def check_quantized(llm: torch.nn.Module, mode: str, source: str) -> None:
         raise RuntimeError(f"model.llm.quantization='{mode}': loading {source!r} quantized no "
                            'linear layer (the LLM would run in float); check the bitsandbytes '
                            'and transformers versions.')
+
+
+def low_memory_overrides(mode: str, device: Optional[Union[str, torch.device]] = None) -> dict:
+    """``model`` config overrides of a quantized LLM, as the official ``low_resource``:
+    ``llm.quantization``, the frozen ViT in float16, and the quantized weights loaded
+    straight onto ``device`` (default: see :func:`default_quantization_device`).
+
+    What ``--quantization`` of the tools applies; the ``*_8bit.py`` / ``*_4bit.py``
+    configs set the same.
+    """
+    check_quantization(mode, device or default_quantization_device())
+    llm = dict(quantization=mode)
+    if device is not None:
+        llm['device_map'] = {'': str(device)}
+    return dict(vision_dtype='float16', llm=llm)
