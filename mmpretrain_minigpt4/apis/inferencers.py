@@ -12,12 +12,15 @@ pipeline and batch with ``batch_size``):
   unusable array is a clear error; drawn results (``show_dir``) keep their
   colours (mmpretrain draws arrays as RGB but reads them as BGR);
 - ``batch_size``, questions and prompt lengths are checked before any image is read;
+- ``device_map`` (``'auto'``, ``'sequential'``, a dict) spreads the model over
+  devices with accelerate, with ``max_memory`` (which mmpretrain's classes do not
+  take) and ``offload_folder``: e.g. a 13B model over two 16 GB GPUs;
 - a model that reads boxes (MiniGPT-v2, ``model.parse_boxes``) returns them with
   every result: ``pred_bboxes`` (N, 4) x1, y1, x2, y2 in pixels of the input image,
   ``pred_phrases`` (one phrase or None per box) and ``pred_box_problems``.
 """
 from pathlib import Path
-from typing import Callable, Sequence, Union
+from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 from mmcv.transforms import Compose
@@ -30,6 +33,7 @@ from mmpretrain.registry import TRANSFORMS
 from mmpretrain.structures import DataSample
 
 from ..datasets.image_decoding import ImageInput, read_image
+from .model_dispatch import dispatch_model
 from .model_hub import is_minigpt4_model_name
 
 # Loaders that a config's test pipeline may start with; the inferencers load
@@ -110,7 +114,27 @@ def pipeline_without_loader(cfg: Config) -> Callable:
     return Compose([TRANSFORMS.build(t) for t in transforms])
 
 
-class MiniGPT4CaptionInferencer(ImageCaptionInferencer):
+class _LocalModelInferencer:
+    """The plugin's ``__init__`` of its inferencers: local files checked first, the
+    model spread over devices with ``device_map`` / ``max_memory`` / ``offload_folder``."""
+
+    def __init__(self, model, pretrained: Union[bool, str] = True, device_map=None,
+                 max_memory: Optional[dict] = None, offload_folder: Optional[str] = None,
+                 **kwargs):
+        check_local_files(model, pretrained, kwargs.get('llm'))
+        if device_map is not None and kwargs.get('device') is not None:
+            raise ValueError('Pass `device` or `device_map`, not both.')
+        if device_map is None and (max_memory is not None or offload_folder is not None):
+            raise ValueError('`max_memory` and `offload_folder` need a `device_map` '
+                             "(e.g. device_map='auto').")
+        super().__init__(model, pretrained, **kwargs)
+        if device_map is not None:
+            # accelerate through mmpretrain's dispatch_model, with the model's _no_split_modules.
+            self.model = dispatch_model(self.model, device_map=device_map,
+                                        max_memory=max_memory, offload_folder=offload_folder)
+
+
+class MiniGPT4CaptionInferencer(_LocalModelInferencer, ImageCaptionInferencer):
     """Caption images: ``inferencer(images, batch_size=8)`` -> ``[{'pred_caption': str}]``.
 
     Args:
@@ -119,13 +143,10 @@ class MiniGPT4CaptionInferencer(ImageCaptionInferencer):
         pretrained (bool | str): True: the checkpoint of the model index (local
             file from an environment variable); a path; or False for random
             weights. Defaults to True.
-        **kwargs: ``device``, ``device_map`` and overrides of the model config
-            (e.g. ``llm=dict(name_or_path='/data/vicuna-7b')``).
+        **kwargs: ``device``, or ``device_map`` (with ``max_memory``,
+            ``offload_folder``), and overrides of the model config (e.g.
+            ``llm=dict(name_or_path='/data/vicuna-7b')``).
     """
-
-    def __init__(self, model, pretrained: Union[bool, str] = True, **kwargs):
-        check_local_files(model, pretrained, kwargs.get('llm'))
-        super().__init__(model, pretrained, **kwargs)
 
     def __call__(self, images, *args, batch_size: int = 1, **kwargs) -> list:
         """Check ``batch_size`` and the prompt length, then caption every image."""
@@ -153,16 +174,12 @@ class MiniGPT4CaptionInferencer(ImageCaptionInferencer):
                 for sample in preds]
 
 
-class MiniGPT4VQAInferencer(VisualQuestionAnsweringInferencer):
+class MiniGPT4VQAInferencer(_LocalModelInferencer, VisualQuestionAnsweringInferencer):
     """Answer questions: ``inferencer(image, question)`` -> ``[{'question', 'pred_answer'}]``.
 
     ``images`` and ``questions`` are one of each or two lists of equal length.
     Arguments as :class:`MiniGPT4CaptionInferencer`.
     """
-
-    def __init__(self, model, pretrained: Union[bool, str] = True, **kwargs):
-        check_local_files(model, pretrained, kwargs.get('llm'))
-        super().__init__(model, pretrained, **kwargs)
 
     def __call__(self, images, questions, *args, batch_size: int = 1, **kwargs) -> list:
         """Check that images and questions pair up, the questions, ``batch_size`` and
@@ -194,7 +211,7 @@ class MiniGPT4VQAInferencer(VisualQuestionAnsweringInferencer):
                 for sample in preds]
 
 
-class MiniGPT4GroundingInferencer(VisualGroundingInferencer):
+class MiniGPT4GroundingInferencer(_LocalModelInferencer, VisualGroundingInferencer):
     """Locate what a text names (MiniGPT-v2 ``[refer]`` / ``[detection]``):
     ``inferencer(image, 'the cat on the left')`` ->
     ``[{'text', 'pred_answer', 'pred_bboxes', 'pred_phrases', 'pred_box_problems'}]``.
@@ -209,7 +226,6 @@ class MiniGPT4GroundingInferencer(VisualGroundingInferencer):
     """
 
     def __init__(self, model, pretrained: Union[bool, str] = True, **kwargs):
-        check_local_files(model, pretrained, kwargs.get('llm'))
         super().__init__(model, pretrained, **kwargs)
         if not getattr(self.model, 'parse_boxes', False):
             raise ValueError('MiniGPT4GroundingInferencer needs a model that reads boxes: set '

@@ -201,6 +201,7 @@ class MiniGPT4(BaseModel):
             self.register_load_state_dict_post_hook(_ignore_missing_frozen_parameters)
         self.register_load_state_dict_pre_hook(_check_incoming_weights)
         self._loading_frozen_weights = False
+        self._state_dict_full = False
         # Loading may change the frozen weights that cached features came from.
         self.register_load_state_dict_post_hook(_clear_feature_cache)
 
@@ -281,11 +282,32 @@ class MiniGPT4(BaseModel):
         return self.head.num_output_tokens(tokens)
 
     @property
+    def _no_split_modules(self) -> List[str]:
+        """Classes that ``device_map`` placement (accelerate, as mmpretrain's
+        ``get_model(..., device_map='auto')``) keeps whole on one device: the ViT
+        blocks, the Q-Former layers and the LLM's decoder layers."""
+        names = {type(block).__name__ for block in self.vision_encoder.blocks}
+        if self.neck is not None:
+            names |= {type(layer).__name__ for layer in self.neck.qformer.encoder.layer}
+        names |= set(getattr(self.llm, '_no_split_modules', None) or [])
+        return sorted(names)
+
+    @property
     def context_length(self) -> int:
         """Tokens the LLM can attend to (prompt with image tokens, plus the answer)."""
         return self.llm.config.max_position_embeddings
 
     # ------------------------------------------------------------------ loading
+    @contextlib.contextmanager
+    def full_state_dict(self):
+        """Within, ``state_dict`` holds the frozen weights too (e.g. for accelerate,
+        which offloads a ``device_map``'s ``'cpu'`` / ``'disk'`` parts from it)."""
+        self._state_dict_full = True
+        try:
+            yield self
+        finally:
+            self._state_dict_full = False
+
     @contextlib.contextmanager
     def loading_frozen_weights(self):
         """Within, a loaded state dict is the frozen weights: it must hold every
@@ -365,7 +387,8 @@ class MiniGPT4(BaseModel):
         features = self.ln_vision(self.vision_encoder(images.to(encoder_dtype)))
         if self.neck is not None:
             features = self.neck(features)
-        return features if inverse is None else features[inverse]
+        # The parts may sit on different devices (device_map).
+        return features if inverse is None else features[inverse.to(features.device)]
 
     def extract_image_tokens(self, images: torch.Tensor,
                              data_samples: Optional[List[DataSample]] = None) -> torch.Tensor:
@@ -431,9 +454,12 @@ class MiniGPT4(BaseModel):
         kinds = torch.tensor(kinds, dtype=torch.uint8, device=device)
         is_text, is_image = kinds == 1, kinds == 2
         embeds = self.llm.get_input_embeddings()(text_ids)
-        # Padding is a zero vector (as the official batched generate) and is masked.
+        # Padding is a zero vector (as the official batched generate) and is masked. The
+        # embeddings may live on another device than the image tokens (device_map).
+        is_text, is_image = is_text.to(embeds.device), is_image.to(embeds.device)
         embeds = embeds * is_text.unsqueeze(-1).to(embeds.dtype)
-        embeds = embeds.masked_scatter(is_image.unsqueeze(-1), image_tokens.to(embeds.dtype))
+        embeds = embeds.masked_scatter(is_image.unsqueeze(-1),
+                                       image_tokens.to(embeds.device, embeds.dtype))
         attention_mask = (is_text | is_image).long()
         return embeds, attention_mask
 
@@ -549,10 +575,10 @@ class MiniGPT4(BaseModel):
         hidden = self.llm.get_decoder()(
             inputs_embeds=embeds, attention_mask=attention_mask, use_cache=False).last_hidden_state
         # Logits only where the next token is a target: the same loss, far less work.
-        next_labels = labels[:, 1:]
+        next_labels = labels[:, 1:].to(hidden.device)
         is_target = next_labels != IGNORE_INDEX
         logits = self.llm.get_output_embeddings()(hidden[:, :-1][is_target]).float()
-        return dict(loss=F.cross_entropy(logits, next_labels[is_target]))
+        return dict(loss=F.cross_entropy(logits, next_labels[is_target].to(logits.device)))
 
     # ------------------------------------------------------------------ predict
     def prediction_prompt(self, sample: DataSample) -> str:
@@ -804,6 +830,8 @@ def compiled_decoding_config(compile_generation: Union[bool, dict]) -> CompileCo
 def _drop_frozen_parameters(model: MiniGPT4, state_dict: dict, prefix: str, local_metadata):
     """State-dict hook: keep only trainable parameters and buffers (a quantized LLM's
     extra state, such as its 8-bit scales, belongs to its frozen weights)."""
+    if model._state_dict_full:
+        return state_dict
     kept = {prefix + name for name, p in model.named_parameters() if p.requires_grad}
     kept |= {prefix + name for name, _ in model.named_buffers()}
     for name in [key for key in state_dict if key.startswith(prefix) and key not in kept]:
