@@ -82,5 +82,7 @@ setup(
         'serve': ['fastapi', 'uvicorn', 'httpx'],
         # model.llm.quantization='8bit' / '4bit' (the official low_resource).
         'quantization': ['bitsandbytes>=0.46'],
+        # DeepSpeedStrategy configs (*_deepspeed-zero2/3.py); FSDP needs nothing extra.
+        'deepspeed': ['deepspeed>=0.13.2'],
     },
 )

@@ -5,6 +5,10 @@ this stack: the plugin is imported before anything else, ``persistent_workers``
 is only set where ``num_workers > 0``, ``--amp`` is bf16 autocast and on a
 machine without a GPU it stops with a message instead of MMEngine's assertion,
 and a CPU-only ``--launcher pytorch`` run (torchrun) uses gloo.
+
+A config with a ``strategy`` (FSDP, DeepSpeed: ``configs/minigpt4/*_fsdp.py``,
+``*_deepspeed-zero2.py``, ...) trains with MMEngine's ``FlexibleRunner``; the
+strategy is checked before anything is built.
 """
 import argparse
 import os
@@ -14,9 +18,10 @@ import sys
 import mmpretrain_minigpt4  # noqa: F401,I001  (compat fixes + registries before mmengine use)
 import torch
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
+from mmengine.runner import FlexibleRunner, Runner
 
-from mmpretrain_minigpt4.engine import use_cpu_distributed
+from mmpretrain_minigpt4.engine import (StrategyConfigError, check_training_strategy,
+                                        use_cpu_distributed)
 
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
@@ -127,17 +132,27 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
+def build_runner(cfg: Config):
+    """``FlexibleRunner`` for a config with a ``strategy``, else the config's
+    ``runner_type`` or MMEngine's ``Runner``."""
+    if cfg.get('strategy') is not None:
+        return FlexibleRunner.from_cfg(cfg)
+    if 'runner_type' in cfg:
+        from mmpretrain.registry import RUNNERS
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
+    try:
+        check_training_strategy(cfg)
+    except StrategyConfigError as error:
+        raise SystemExit(f'{args.config}: {error}') from None
     if args.launcher == 'pytorch' and not torch.cuda.is_available():
         use_cpu_distributed(cfg)
-    if 'runner_type' in cfg:
-        from mmpretrain.registry import RUNNERS
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = Runner.from_cfg(cfg)
-    runner.train()
+    build_runner(cfg).train()
 
 
 if __name__ == '__main__':

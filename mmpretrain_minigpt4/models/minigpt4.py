@@ -115,11 +115,13 @@ class MiniGPT4(BaseModel):
             Defaults to False.
         parse_boxes (bool): Whether ``predict`` reads the answers' boxes (see
             above). Defaults to False.
-        vision_dtype (str, optional): Cast the frozen ViT to this dtype
-            (``'float16'``, ``'bfloat16'``), as the official ``vit_precision:
-            fp16`` and its ``low_resource`` demo: half the ViT's memory;
-            ``ln_vision`` still normalises in float32. Defaults to None (the
-            ViT stays in float32).
+        vision_dtype (str, optional): Cast the whole frozen ViT to this dtype
+            (``'float16'``, ``'bfloat16'``): half its memory (1.84 GiB instead
+            of 3.7 for ViT-g); ``ln_vision`` still normalises in float32. The
+            official ``vit_precision: fp16`` halves only the linear and conv
+            weights and keeps the residual stream in float32 under autocast;
+            float32 (the default) is the closer of the two to its numerics.
+            Defaults to None (float32).
         data_preprocessor (dict, optional): Defaults to
             ``MultiModalDataPreprocessor`` with CLIP mean/std, BGR -> RGB.
         init_cfg (dict, optional): MMEngine init config; a ``Pretrained``
