@@ -13,6 +13,12 @@ batch-1 decode tokens/s, batched images/s); VQA on questions of different
 lengths (ours batched, checked equal to one-by-one; the peer one by one).
 The measuring is ``mmpretrain_minigpt4.benchmarking``; this is its command line.
 
+``--memory`` (no CONFIG) reports memory instead: the exact weight bytes per part of
+Vicuna-7B, Vicuna-13B, Llama-2 (MiniGPT-4 v1) and MiniGPT-v2 in bf16, 8 and 4 bits
+(meta builds: any machine, no files), and with ``--device cuda`` the peak memory of
+the issue's target workloads on random full-size models (8 / 4-bit ones save a random
+LLM to ``--memory-tmpdir`` first: 26 GB free for 13B).
+
 ``--serving`` measures the OpenAI-compatible server (``tools/serve.py``) instead:
 requests/s and p50/p95 latency at ``--serving-clients`` concurrent clients, for
 each ``--serving-batch-sizes`` (dynamic batching, and batch size 1).
@@ -23,6 +29,7 @@ Example::
     python tools/benchmark.py configs/minigpt4/speed/minigpt4_vicuna-7b.py \
         --device cuda --dtype bfloat16
     python tools/benchmark.py configs/minigpt4/speed/minigpt4_small.py --serving
+    python tools/benchmark.py --memory --device cuda
 """
 import argparse
 import os.path as osp
@@ -34,6 +41,10 @@ from mmengine.config import Config
 
 from mmpretrain_minigpt4.benchmarking.benchmark import (DEFAULT_SIZES, MEASUREMENTS,
                                                         run_benchmark, workload_sizes)
+from mmpretrain_minigpt4.benchmarking.memory import (format_targets_table,
+                                                     format_weights_table, run_memory_benchmark)
+from mmpretrain_minigpt4.benchmarking.memory_variants import MODES, VARIANTS
+from mmpretrain_minigpt4.benchmarking.peak_memory import PEAK_WORKLOADS
 from mmpretrain_minigpt4.benchmarking.report import format_summary, format_table, write_report
 from mmpretrain_minigpt4.benchmarking.serving import (SERVING_SIZES, format_serving_table,
                                                       run_serving_benchmark)
@@ -43,7 +54,9 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('config', help='MiniGPT-4 config (a `model`, optional `benchmark` sizes)')
+    parser.add_argument('config', nargs='?',
+                        help='MiniGPT-4 config (a `model`, optional `benchmark` sizes); '
+                        'not with --memory')
     parser.add_argument('--out', help='JSON output (default: work_dirs/benchmark/<config>.json)')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--dtype', help='float32 / bfloat16 / float16 (default: bfloat16 on '
@@ -75,7 +88,41 @@ def parse_args(argv=None):
     serving.add_argument('--serving-batch-wait-ms', type=float,
                          default=SERVING_SIZES['batch_wait_ms'],
                          help=f'(default {SERVING_SIZES["batch_wait_ms"]:g})')
-    return parser.parse_args(argv)
+    memory = parser.add_argument_group('memory (--memory)')
+    memory.add_argument('--memory', action='store_true',
+                        help='weight bytes per part of every variant and mode; on CUDA also '
+                        'the peak memory of the target workloads')
+    memory.add_argument('--memory-variants', nargs='+', choices=list(VARIANTS),
+                        default=list(VARIANTS))
+    memory.add_argument('--memory-modes', nargs='+', choices=list(MODES), default=list(MODES))
+    memory.add_argument('--memory-workloads', nargs='+',
+                        choices=[w.name for w in PEAK_WORKLOADS],
+                        default=[w.name for w in PEAK_WORKLOADS],
+                        help='peak workloads (CUDA)')
+    memory.add_argument('--memory-tmpdir',
+                        help='where 8 / 4-bit workloads save their random LLM, one at a time '
+                        '(default: the system temporary directory)')
+    args = parser.parse_args(argv)
+    if (args.config is None) != args.memory:
+        parser.error('give a CONFIG, or --memory (which takes none)')
+    return args
+
+
+def memory_main(args) -> dict:
+    """``--memory``: weights per part, and peaks on CUDA (``benchmarking.memory``)."""
+    report = run_memory_benchmark(
+        torch.device(args.device), variants=args.memory_variants, modes=args.memory_modes,
+        workloads=[w for w in PEAK_WORKLOADS if w.name in args.memory_workloads],
+        tmpdir=args.memory_tmpdir)
+    out = args.out or osp.join('work_dirs', 'benchmark', 'memory.json')
+    write_report(report, out)
+    print('Weights (exact bytes):\n\n' + format_weights_table(report['weights']))
+    print('\nTargets (GB = 10^9 bytes; weights are a lower bound of the peak):\n\n' +
+          format_targets_table(report['targets'], report['peaks_skipped']))
+    if report['peaks_skipped']:
+        print('\n' + report['peaks_skipped'])
+    print(f'\ntotal {report["total_s"]:.0f} s; JSON: {out}')
+    return report
 
 
 def serving_main(args) -> dict:
@@ -95,6 +142,8 @@ def serving_main(args) -> dict:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    if args.memory:
+        return memory_main(args)
     if args.serving:
         return serving_main(args)
     if args.threads:
