@@ -30,8 +30,8 @@ import torch
 import mmpretrain_minigpt4  # noqa: F401  (before mmpretrain: compat fixes, model names)
 from mmpretrain_minigpt4.apis import Chat
 from mmpretrain_minigpt4.grounding import GroundedAnswer
-from mmpretrain_minigpt4.models.language_models.quantization import (QUANTIZATION_MODES,
-                                                                     low_memory_overrides)
+from mmpretrain_minigpt4.models.language_models.quantization import (
+    add_quantization_arguments, low_memory_overrides, quantization_of)
 from mmpretrain_minigpt4.visualization import draw_grounded_answer
 
 
@@ -50,12 +50,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--llm', help="LLM directory (default: the model's $MINIGPT4_* "
                         'directory)')
     parser.add_argument('--device', help='e.g. cuda:0 (default: CPU)')
-    memory = parser.add_mutually_exclusive_group()
-    memory.add_argument('--quantization', choices=QUANTIZATION_MODES,
-                        help='the LLM in 8-bit (LLM.int8) or 4-bit NF4 through bitsandbytes, '
-                        'the ViT in float16 (about 10 / 7 GB for a 7B model)')
-    memory.add_argument('--low-resource', action='store_true',
-                        help="the official demo's low_resource: --quantization 8bit")
+    add_quantization_arguments(parser)
     parser.add_argument('--greedy', action='store_true',
                         help='greedy decoding instead of the official demo sampling')
     # Unset: the official demo's (Chat's defaults for the model's template).
@@ -96,7 +91,7 @@ def model_overrides_of(args: argparse.Namespace) -> dict:
     """The ``model`` config overrides that ``--llm`` and ``--quantization`` /
     ``--low-resource`` ask for (the quantized weights load onto ``--device``)."""
     overrides = {}
-    quantization = '8bit' if args.low_resource else args.quantization
+    quantization = quantization_of(args)
     if quantization is not None:
         overrides = low_memory_overrides(quantization, args.device)
     if args.llm:

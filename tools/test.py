@@ -20,8 +20,8 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmpretrain_minigpt4.engine import use_cpu_distributed
-from mmpretrain_minigpt4.models.language_models.quantization import (QUANTIZATION_MODES,
-                                                                     low_memory_overrides)
+from mmpretrain_minigpt4.models.language_models.quantization import (
+    add_quantization_arguments, low_memory_overrides, quantization_of)
 
 NO_CHECKPOINT = 'none'
 
@@ -52,12 +52,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
         help='job launcher')
-    memory = parser.add_mutually_exclusive_group()
-    memory.add_argument('--quantization', choices=QUANTIZATION_MODES,
-                        help='the LLM in 8-bit (LLM.int8) or 4-bit NF4 through bitsandbytes, '
-                        'the ViT in float16')
-    memory.add_argument('--low-resource', action='store_true',
-                        help="the official low_resource: --quantization 8bit")
+    add_quantization_arguments(parser)
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     if args.out is None and args.out_item is not None:
@@ -82,7 +77,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.load_from = args.checkpoint
     if args.amp:
         cfg.test_cfg.fp16 = True
-    quantization = '8bit' if args.low_resource else args.quantization
+    quantization = quantization_of(args)
     if quantization is not None:
         cfg.merge_from_dict(dict(model=low_memory_overrides(quantization)))
 

@@ -56,6 +56,11 @@ def drawable_image(image: ImageInput) -> Union[str, np.ndarray]:
     return np.ascontiguousarray(read_image(image)[..., ::-1])
 
 
+def drawable_items(items: list) -> list:
+    """Inputs ``{'img', ...}`` with their images as :func:`drawable_image` makes them."""
+    return [{**item, 'img': drawable_image(item['img'])} for item in items]
+
+
 def check_local_files(model, pretrained: Union[bool, str], llm: dict = None) -> None:
     """Fail fast, naming the variable to set, when a plugin model's files are missing.
 
@@ -133,6 +138,9 @@ class _LocalModelInferencer:
             self.model = dispatch_model(self.model, device_map=device_map,
                                         max_memory=max_memory, offload_folder=offload_folder)
 
+    def _init_pipeline(self, cfg: Config) -> Callable:
+        return pipeline_without_loader(cfg)
+
 
 class MiniGPT4CaptionInferencer(_LocalModelInferencer, ImageCaptionInferencer):
     """Caption images: ``inferencer(images, batch_size=8)`` -> ``[{'pred_caption': str}]``.
@@ -153,9 +161,6 @@ class MiniGPT4CaptionInferencer(_LocalModelInferencer, ImageCaptionInferencer):
         check_batch_size(batch_size)
         check_prompts(self.model, [DataSample()])
         return super().__call__(images, *args, batch_size=batch_size, **kwargs)
-
-    def _init_pipeline(self, cfg: Config) -> Callable:
-        return pipeline_without_loader(cfg)
 
     def preprocess(self, inputs: list, batch_size: int = 1):
         """Yield collated batches of ``{'inputs', 'data_samples'}``."""
@@ -189,9 +194,6 @@ class MiniGPT4VQAInferencer(_LocalModelInferencer, VisualQuestionAnsweringInfere
         check_prompts(self.model, [DataSample(question=q) for q in listed])
         return super().__call__(images, questions, *args, batch_size=batch_size, **kwargs)
 
-    def _init_pipeline(self, cfg: Config) -> Callable:
-        return pipeline_without_loader(cfg)
-
     def preprocess(self, inputs: list, batch_size: int = 1):
         """Yield collated batches of ``{'inputs', 'data_samples'}`` with the questions."""
         samples = (self.pipeline({**item, **image_sample(item['img'])}) for item in inputs)
@@ -199,8 +201,7 @@ class MiniGPT4VQAInferencer(_LocalModelInferencer, VisualQuestionAnsweringInfere
 
     def visualize(self, ori_inputs: list, preds: list, **kwargs):
         """mmpretrain's drawing (``show``, ``show_dir``); it draws arrays as RGB."""
-        drawable = [{**item, 'img': drawable_image(item['img'])} for item in ori_inputs]
-        return super().visualize(drawable, preds, **kwargs)
+        return super().visualize(drawable_items(ori_inputs), preds, **kwargs)
 
     def postprocess(self, preds: list, visualization: list, return_datasamples: bool = False):
         """``[{'question', 'pred_answer'}]`` (with the box fields of a model that reads boxes)."""
@@ -239,9 +240,6 @@ class MiniGPT4GroundingInferencer(_LocalModelInferencer, VisualGroundingInferenc
         check_prompts(self.model, [DataSample(question=text) for text in listed])
         return super().__call__(images, texts, *args, batch_size=batch_size, **kwargs)
 
-    def _init_pipeline(self, cfg: Config) -> Callable:
-        return pipeline_without_loader(cfg)
-
     def preprocess(self, inputs: list, batch_size: int = 1):
         """Yield collated batches of ``{'inputs', 'data_samples'}``, the text as the question."""
         samples = (self.pipeline({'question': item['text'], **image_sample(item['img'])})
@@ -250,8 +248,7 @@ class MiniGPT4GroundingInferencer(_LocalModelInferencer, VisualGroundingInferenc
 
     def visualize(self, ori_inputs: list, preds: list, **kwargs):
         """mmpretrain's box drawing (``show``, ``show_dir``); it draws arrays as RGB."""
-        drawable = [{**item, 'img': drawable_image(item['img'])} for item in ori_inputs]
-        return super().visualize(drawable, preds, **kwargs)
+        return super().visualize(drawable_items(ori_inputs), preds, **kwargs)
 
     def postprocess(self, preds: list, visualization: list, return_datasamples: bool = False):
         if return_datasamples:

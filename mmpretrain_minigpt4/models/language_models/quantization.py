@@ -9,6 +9,7 @@ LLM (embeddings, norms, ``lm_head``) keeps ``model.llm.dtype``. Recent
 bitsandbytes releases (>= 0.46) run both modes on CPU too, so the tiny model
 tests them there.
 """
+import argparse
 import importlib.util
 from typing import Optional, Union
 
@@ -90,3 +91,18 @@ def low_memory_overrides(mode: str, device: Optional[Union[str, torch.device]] =
     if device is not None:
         llm['device_map'] = {'': str(device)}
     return dict(vision_dtype='float16', llm=llm)
+
+
+def add_quantization_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--quantization 8bit|4bit`` and ``--low-resource`` (the official name for 8 bits)."""
+    memory = parser.add_mutually_exclusive_group()
+    memory.add_argument('--quantization', choices=QUANTIZATION_MODES,
+                        help='the LLM in 8-bit (LLM.int8) or 4-bit NF4 through bitsandbytes, '
+                        'the ViT in float16 (about 10 / 7 GB for a 7B model)')
+    memory.add_argument('--low-resource', action='store_true',
+                        help="the official demo's low_resource: --quantization 8bit")
+
+
+def quantization_of(args: argparse.Namespace) -> Optional[str]:
+    """The mode that :func:`add_quantization_arguments`' flags ask for, or None."""
+    return '8bit' if args.low_resource else args.quantization
