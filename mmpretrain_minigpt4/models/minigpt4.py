@@ -673,6 +673,9 @@ class MiniGPT4(BaseModel):
         stops = [self.template.end_sym, self.template.sep]
         stopping = StoppingCriteriaList([StopOnText(stops, tokenizer.decode)])
         output_ids = self.llm.generate(
+            # The (empty) history on the embeddings' device: transformers 4 would put it
+            # on the LLM's first parameter's device, 'meta' when device_map offloads it.
+            input_ids=embeds.new_empty((embeds.shape[0], 0), dtype=torch.long),
             inputs_embeds=embeds,
             attention_mask=attention_mask,
             generation_config=config,
