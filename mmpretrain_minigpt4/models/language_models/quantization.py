@@ -98,7 +98,7 @@ def add_quantization_arguments(parser: argparse.ArgumentParser) -> None:
     memory = parser.add_mutually_exclusive_group()
     memory.add_argument('--quantization', choices=QUANTIZATION_MODES,
                         help='the LLM in 8-bit (LLM.int8) or 4-bit NF4 through bitsandbytes, '
-                        'the ViT in float16 (about 10 / 7 GB for a 7B model)')
+                        'the ViT in float16 (7B weights: 9.4 / 6.3 GB; docs/benchmark.md#memory)')
     memory.add_argument('--low-resource', action='store_true',
                         help="the official demo's low_resource: --quantization 8bit")
 
